@@ -1,0 +1,32 @@
+package store_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+)
+
+func sqliteBackend() backend {
+	return backend{
+		newDSN: func(t *testing.T) string {
+			return filepath.Join(t.TempDir(), "eventlog.db")
+		},
+		driver: "sqlite",
+		rawDSN: func(dsn string) string { return "file:" + dsn + "?_pragma=busy_timeout(10000)" },
+		failInsertsOf: func(t *testing.T, db *sqlx.DB, objectID string) {
+			t.Helper()
+			q := `CREATE TRIGGER fail_insert BEFORE INSERT ON events
+				WHEN NEW.object_id = '` + strings.ReplaceAll(objectID, "'", "''") + `'
+				BEGIN SELECT RAISE(ABORT, 'insert refused by test trigger'); END`
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("create trigger: %v", err)
+			}
+		},
+	}
+}
+
+func TestSQLite(t *testing.T) {
+	runSuite(t, sqliteBackend())
+}

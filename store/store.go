@@ -1,0 +1,419 @@
+// Package store keeps the log in a SQL database through sqlx: PostgreSQL
+// (lib/pq) for production, SQLite (modernc.org/sqlite) as the embedded
+// default. Both dialects share every query but a few; the differences live in
+// postgres.go and sqlite.go.
+//
+// Every append runs in one transaction that locks the log's head row, assigns
+// the next ids, chains the hashes, inserts the rows and moves the head. The
+// lock serializes writers across processes, so ids become visible in commit
+// order: once a reader has seen id N, no id below N can appear later.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/eventlog/eventlog"
+	"github.com/jmoiron/sqlx"
+)
+
+// Config says which database to open.
+type Config struct {
+	// DSN is a postgres:// (or postgresql://) URL for PostgreSQL, or the
+	// path of a SQLite database file (created when missing).
+	DSN string
+	// Now returns the current time; time.Now when nil. Tests set it.
+	Now func() time.Time
+}
+
+// Store is the log kept in a SQL database. It is safe for concurrent use.
+type Store struct {
+	d  *dialect
+	w  *sqlx.DB // writes; for SQLite a single connection
+	r  *sqlx.DB // reads; the same pool as w for PostgreSQL
+	now func() time.Time
+}
+
+// dialect holds what differs between the databases.
+type dialect struct {
+	name string
+	// lockHead reads the head row and locks it until the transaction ends.
+	lockHead string
+	// timeArg converts a time to the value the database stores.
+	timeArg func(time.Time) any
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to the database named by cfg.DSN and brings its schema up to
+// date.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.DSN == "" {
+		return nil, errors.New("open store: no database given")
+	}
+	var (
+		s   *Store
+		err error
+	)
+	if IsPostgres(cfg.DSN) {
+		s, err = openPostgres(ctx, cfg.DSN)
+	} else {
+		s, err = openSQLite(ctx, cfg.DSN)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Dialect returns "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// Ping checks that the database can be reached.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: ping database: %v", eventlog.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// columns lists the stored columns in the order row scans them.
+const columns = `id, time, occurred_time, event_type, actor_id, actor_name, actor_kind,
+	content_type, object_id, object_repr, details, source_id,
+	req_remote_addr, req_method, req_path, req_protocol, req_status, req_user_agent, req_request_id,
+	idempotency_key, hash, prev_hash`
+
+// insertColumns adds the case-folded copies to columns.
+const insertColumns = columns + `, actor_id_fold, actor_name_fold, content_type_fold`
+
+const numInsertColumns = 25
+
+// Rows per INSERT statement: 25 parameters a row stays well below the
+// parameter limits of both databases.
+const insertChunk = 500
+
+// row is an entry as the database holds it.
+type row struct {
+	ID             int64          `db:"id"`
+	Time           dbTime         `db:"time"`
+	OccurredTime   dbTime         `db:"occurred_time"`
+	EventType      string         `db:"event_type"`
+	ActorID        string         `db:"actor_id"`
+	ActorName      string         `db:"actor_name"`
+	ActorKind      string         `db:"actor_kind"`
+	ContentType    string         `db:"content_type"`
+	ObjectID       string         `db:"object_id"`
+	ObjectRepr     string         `db:"object_repr"`
+	Details        string         `db:"details"`
+	SourceID       int64          `db:"source_id"`
+	RemoteAddr     string         `db:"req_remote_addr"`
+	Method         string         `db:"req_method"`
+	Path           string         `db:"req_path"`
+	Protocol       string         `db:"req_protocol"`
+	Status         int32          `db:"req_status"`
+	UserAgent      string         `db:"req_user_agent"`
+	RequestID      string         `db:"req_request_id"`
+	IdempotencyKey sql.NullString `db:"idempotency_key"`
+	Hash           []byte         `db:"hash"`
+	PrevHash       []byte         `db:"prev_hash"`
+}
+
+func (r *row) event() (eventlog.Event, error) {
+	typ, err := eventlog.ParseEventType(r.EventType)
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("entry %d: %w", r.ID, err)
+	}
+	kind, err := eventlog.ParseActorKind(r.ActorKind)
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("entry %d: %w", r.ID, err)
+	}
+	e := eventlog.Event{
+		ID:           r.ID,
+		Time:         time.Time(r.Time),
+		OccurredTime: time.Time(r.OccurredTime),
+		Type:         typ,
+		Actor:        eventlog.Actor{ID: r.ActorID, Name: r.ActorName, Kind: kind},
+		ContentType:  r.ContentType,
+		ObjectID:     r.ObjectID,
+		ObjectRepr:   r.ObjectRepr,
+		SourceID:     r.SourceID,
+		Request: eventlog.Request{
+			RemoteAddr: r.RemoteAddr, Method: r.Method, Path: r.Path, Protocol: r.Protocol,
+			Status: r.Status, UserAgent: r.UserAgent, RequestID: r.RequestID,
+		},
+		IdempotencyKey: r.IdempotencyKey.String,
+		Hash:           r.Hash,
+		PrevHash:       r.PrevHash,
+	}
+	if r.Details != "" {
+		e.Details = []byte(r.Details)
+	}
+	return e, nil
+}
+
+// dbTime scans a time stored as Unix microseconds (SQLite) or as a
+// timestamp (PostgreSQL); NULL is the zero time.
+type dbTime time.Time
+
+func (t *dbTime) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*t = dbTime{}
+	case int64:
+		*t = dbTime(time.UnixMicro(v).UTC())
+	case time.Time:
+		*t = dbTime(v.UTC())
+	default:
+		return fmt.Errorf("scan time: unexpected %T", v)
+	}
+	return nil
+}
+
+// Append writes events at the end of the log in one transaction, in order,
+// and returns them as stored: with ids, time and hashes. An event whose
+// idempotency key is already in the log is not written again; its place in
+// the result holds the stored entry instead (the same holds for a key used
+// twice within events). Either every new event is written or none is.
+//
+// The store fills ID, Time, Hash and PrevHash; every other field is stored
+// as given, so callers validate first.
+func (s *Store) Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
+	}
+	defer tx.Rollback()
+
+	var head struct {
+		LastID   int64  `db:"last_id"`
+		LastHash []byte `db:"last_hash"`
+	}
+	if err := tx.GetContext(ctx, &head, s.d.lockHead); err != nil {
+		return nil, fmt.Errorf("lock log head: %w", err)
+	}
+	existing, err := s.byKeys(ctx, tx, events)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.now().UTC().Truncate(time.Microsecond)
+	out := make([]eventlog.Event, len(events))
+	fresh := make([]*eventlog.Event, 0, len(events))
+	for i := range events {
+		if k := events[i].IdempotencyKey; k != "" {
+			if prev, ok := existing[k]; ok {
+				out[i] = *prev
+				continue
+			}
+		}
+		e := events[i]
+		head.LastID++
+		e.ID = head.LastID
+		e.Time = now
+		eventlog.Seal(head.LastHash, &e)
+		head.LastHash = e.Hash
+		out[i] = e
+		if e.IdempotencyKey != "" {
+			existing[e.IdempotencyKey] = &out[i]
+		}
+		fresh = append(fresh, &out[i])
+	}
+	if len(fresh) == 0 {
+		return out, nil
+	}
+	for len(fresh) > 0 {
+		n := min(len(fresh), insertChunk)
+		if err := s.insert(ctx, tx, fresh[:n]); err != nil {
+			return nil, err
+		}
+		fresh = fresh[n:]
+	}
+	if _, err := tx.ExecContext(ctx, s.w.Rebind(`UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1`),
+		head.LastID, head.LastHash); err != nil {
+		return nil, fmt.Errorf("move log head: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return out, nil
+}
+
+// byKeys returns the stored entries whose idempotency keys appear in events.
+func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, events []eventlog.Event) (map[string]*eventlog.Event, error) {
+	found := make(map[string]*eventlog.Event)
+	var keys []any
+	seen := make(map[string]bool)
+	for i := range events {
+		if k := events[i].IdempotencyKey; k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), insertChunk)
+		q, args, err := sqlx.In(`SELECT `+columns+` FROM events WHERE idempotency_key IN (?)`, keys[:n])
+		if err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
+		var rows []row
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
+		for i := range rows {
+			e, err := rows[i].event()
+			if err != nil {
+				return nil, err
+			}
+			found[e.IdempotencyKey] = &e
+		}
+		keys = keys[n:]
+	}
+	return found, nil
+}
+
+func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO events (` + insertColumns + `) VALUES `)
+	args := make([]any, 0, len(events)*numInsertColumns)
+	for i, e := range events {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?" + strings.Repeat(", ?", numInsertColumns-1) + ")")
+		var occurred, key any
+		if !e.OccurredTime.IsZero() {
+			occurred = s.d.timeArg(e.OccurredTime)
+		}
+		if e.IdempotencyKey != "" {
+			key = e.IdempotencyKey
+		}
+		args = append(args,
+			e.ID, s.d.timeArg(e.Time), occurred, e.Type.String(),
+			e.Actor.ID, e.Actor.Name, e.Actor.Kind.String(),
+			e.ContentType, e.ObjectID, e.ObjectRepr, string(e.Details), e.SourceID,
+			e.Request.RemoteAddr, e.Request.Method, e.Request.Path, e.Request.Protocol,
+			e.Request.Status, e.Request.UserAgent, e.Request.RequestID,
+			key, e.Hash, e.PrevHash,
+			fold(e.Actor.ID), fold(e.Actor.Name), fold(e.ContentType),
+		)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+		return fmt.Errorf("insert entries: %w", err)
+	}
+	return nil
+}
+
+// fold is the case folding that filters ignoring case compare with.
+func fold(s string) string { return strings.ToLower(s) }
+
+// Get returns the entry with the given id, or an error wrapping
+// eventlog.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (eventlog.Event, error) {
+	var r row
+	err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+columns+` FROM events WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return eventlog.Event{}, fmt.Errorf("entry %d: %w", id, eventlog.ErrNotFound)
+	}
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("get entry %d: %w", id, err)
+	}
+	return r.event()
+}
+
+// List returns up to p.Limit entries that match f, after p.Cursor in the
+// direction p asks for.
+func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error) {
+	if p.Limit <= 0 {
+		return nil, fmt.Errorf("list entries: limit %d: must be positive", p.Limit)
+	}
+	where, args := s.where(f)
+	order := "DESC"
+	if p.Ascending {
+		order = "ASC"
+		if p.Cursor > 0 {
+			where = append(where, "id > ?")
+			args = append(args, p.Cursor)
+		}
+	} else if p.Cursor > 0 {
+		where = append(where, "id < ?")
+		args = append(args, p.Cursor)
+	}
+	q := `SELECT ` + columns + ` FROM events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id ` + order + ` LIMIT ?`
+	args = append(args, p.Limit)
+
+	var rows []row
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("list entries: %w", err)
+	}
+	out := make([]eventlog.Event, len(rows))
+	for i := range rows {
+		e, err := rows[i].event()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// where turns a filter into SQL conditions and their arguments.
+func (s *Store) where(f eventlog.Filter) ([]string, []any) {
+	var where []string
+	var args []any
+	if f.Type != eventlog.TypeUnspecified {
+		where = append(where, "event_type = ?")
+		args = append(args, f.Type.String())
+	}
+	if f.Actor != "" {
+		where = append(where, "(actor_id_fold = ? OR actor_name_fold = ?)")
+		args = append(args, fold(f.Actor), fold(f.Actor))
+	}
+	if f.ContentType != "" {
+		where = append(where, "content_type_fold = ?")
+		args = append(args, fold(f.ContentType))
+	}
+	if f.ObjectID != "" {
+		where = append(where, "object_id = ?")
+		args = append(args, f.ObjectID)
+	}
+	if f.SourceID != nil {
+		where = append(where, "source_id = ?")
+		args = append(args, *f.SourceID)
+	}
+	if !f.Start.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, s.d.timeArg(f.Start))
+	}
+	if !f.End.IsZero() {
+		where = append(where, "time <= ?")
+		args = append(args, s.d.timeArg(f.End))
+	}
+	return where, args
+}
