@@ -1,0 +1,625 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/eventlog/eventlog"
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+)
+
+const (
+	defaultServer  = "127.0.0.1:50051"
+	defaultTimeout = 10 * time.Second
+	// serverEnv names the server when --server is not given.
+	serverEnv = "EVENTLOG_SERVER"
+)
+
+// clientOptions are the flags every client command shares.
+type clientOptions struct {
+	server  string
+	timeout time.Duration
+	format  string
+	print   func(io.Writer, *eventlogv1.Event) error
+}
+
+func (o *clientOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.server, "server", defaultServer, "`address` of the eventlog server; when not given, $"+serverEnv+" if set")
+	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "deadline of each call to the server; 0 for none")
+	fs.StringVar(&o.format, "format", "json", "output `format`: json (one object a line) or nginx (one nginx-style line an entry)")
+}
+
+// resolve applies $EVENTLOG_SERVER when --server was not given and checks
+// the shared flags. It is called after parsing.
+func (o *clientOptions) resolve(fs *flag.FlagSet, e *env) error {
+	if !isSet(fs, "server") {
+		if v := strings.TrimSpace(e.getenv(serverEnv)); v != "" {
+			o.server = v
+		}
+	}
+	if strings.TrimSpace(o.server) == "" {
+		return usagef("--server: want an address such as %s", defaultServer)
+	}
+	if o.timeout < 0 {
+		return usagef("--timeout: want a duration of 0 or more, got %s", o.timeout)
+	}
+	switch o.format {
+	case "json":
+		o.print = printJSON
+	case "nginx":
+		o.print = printNginx
+	default:
+		return usagef("--format: want json or nginx, got %q", o.format)
+	}
+	return nil
+}
+
+// callContext returns the context for one call to the server.
+func (o *clientOptions) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.timeout == 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, o.timeout)
+}
+
+// connect dials the server and returns a client and a function closing the
+// connection.
+func (o *clientOptions) connect(ctx context.Context, e *env) (eventlogv1.EventLogServiceClient, func(), error) {
+	conn, err := dial(ctx, e, o.server)
+	if err != nil {
+		return nil, nil, err
+	}
+	return eventlogv1.NewEventLogServiceClient(conn), func() { conn.Close() }, nil
+}
+
+// dial connects to the eventlog server at addr. The connection is made
+// lazily, by the first call. Connections are plaintext for now; this is the
+// one place that chooses the transport.
+func dial(ctx context.Context, e *env, addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUserAgent("eventlog-cli"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// rpcError makes an error returned by a call readable: "NotFound: entry 7
+// does not exist" for a gRPC status.
+func rpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok {
+		return fmt.Errorf("%s: %s", st.Code(), st.Message())
+	}
+	return err
+}
+
+// commandHelp is what "eventlog COMMAND --help" prints before the flags.
+type commandHelp struct {
+	usage       string // "eventlog get ID [flags]"
+	description string
+	example     string
+}
+
+// parseFlags parses args with fs, allowing flags and positional arguments
+// in any order ("get 17 --format nginx"), and returns the positional ones.
+// --help prints the description, an example and the flags to e.stderr and
+// returns flag.ErrHelp; a mistake is a usage error.
+func parseFlags(fs *flag.FlagSet, e *env, h commandHelp, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard) // errors are reported once, by main
+	fs.Usage = func() {}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				printHelp(fs, e.stderr, h)
+				return nil, flag.ErrHelp
+			}
+			return nil, usagef("%v (see %s --help)", err, commandName(h))
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+func commandName(h commandHelp) string {
+	f := strings.Fields(h.usage)
+	if len(f) >= 2 {
+		return f[0] + " " + f[1]
+	}
+	return h.usage
+}
+
+func printHelp(fs *flag.FlagSet, w io.Writer, h commandHelp) {
+	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\nExample:\n%s\n\nFlags:\n", h.usage, h.description, h.example)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// noArgs rejects positional arguments for commands that take none.
+func noArgs(h commandHelp, args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q (see %s --help)", args[0], commandName(h))
+	}
+	return nil
+}
+
+// splitObject splits "TYPE/ID" at the first slash: object ids may contain
+// slashes, content types do not.
+func splitObject(flagName, s string) (contentType, objectID string, err error) {
+	contentType, objectID, ok := strings.Cut(s, "/")
+	if !ok || strings.TrimSpace(contentType) == "" || objectID == "" {
+		return "", "", usagef("--%s: want TYPE/ID, such as Entry/42, got %q", flagName, s)
+	}
+	return contentType, objectID, nil
+}
+
+func parseTime(flagName, s string) (*timestamppb.Timestamp, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, usagef("--%s: want an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", flagName, s)
+	}
+	return timestamppb.New(t), nil
+}
+
+func parseEventType(flagName, s string) (eventlog.EventType, error) {
+	t, err := eventlog.ParseEventType(s)
+	if err != nil {
+		return t, usagef("--%s: %v", flagName, err)
+	}
+	return t, nil
+}
+
+// The enums of the API and of the domain share their names.
+
+func typeToProto(t eventlog.EventType) eventlogv1.EventType {
+	return eventlogv1.EventType(eventlogv1.EventType_value["EVENT_TYPE_"+t.String()])
+}
+
+func typeFromProto(t eventlogv1.EventType) eventlog.EventType {
+	et, err := eventlog.ParseEventType(t.String())
+	if err != nil {
+		return eventlog.TypeUnspecified
+	}
+	return et
+}
+
+func kindToProto(k eventlog.ActorKind) eventlogv1.ActorKind {
+	if k == eventlog.ActorUnspecified {
+		return eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED
+	}
+	return eventlogv1.ActorKind(eventlogv1.ActorKind_value["ACTOR_KIND_"+strings.ToUpper(k.String())])
+}
+
+func kindFromProto(k eventlogv1.ActorKind) eventlog.ActorKind {
+	ak, err := eventlog.ParseActorKind(k.String())
+	if err != nil {
+		return eventlog.ActorUnspecified
+	}
+	return ak
+}
+
+// fromProtoEvent converts an entry received from the server to the domain
+// type, for the nginx-style line. Details are kept as compact JSON.
+func fromProtoEvent(pe *eventlogv1.Event) eventlog.Event {
+	e := eventlog.Event{
+		ID:   pe.GetId(),
+		Type: typeFromProto(pe.GetEventType()),
+		Actor: eventlog.Actor{
+			ID:   pe.GetActor().GetId(),
+			Name: pe.GetActor().GetName(),
+			Kind: kindFromProto(pe.GetActor().GetKind()),
+		},
+		ContentType: pe.GetContentType(),
+		ObjectID:    pe.GetObjectId(),
+		ObjectRepr:  pe.GetObjectRepr(),
+		SourceID:    pe.GetSourceId(),
+		Request: eventlog.Request{
+			RemoteAddr: pe.GetRequest().GetRemoteAddr(),
+			Method:     pe.GetRequest().GetMethod(),
+			Path:       pe.GetRequest().GetPath(),
+			Protocol:   pe.GetRequest().GetProtocol(),
+			Status:     pe.GetRequest().GetStatus(),
+			UserAgent:  pe.GetRequest().GetUserAgent(),
+			RequestID:  pe.GetRequest().GetRequestId(),
+		},
+		IdempotencyKey: pe.GetIdempotencyKey(),
+		Hash:           pe.GetHash(),
+		PrevHash:       pe.GetPrevHash(),
+	}
+	if pe.GetTime() != nil {
+		e.Time = pe.GetTime().AsTime()
+	}
+	if pe.GetOccurredTime() != nil {
+		e.OccurredTime = pe.GetOccurredTime().AsTime()
+	}
+	if pe.GetDetails() != nil {
+		if b, err := compactJSON(pe.GetDetails()); err == nil {
+			e.Details = b
+		}
+	}
+	return e
+}
+
+// compactJSON marshals m with protojson on one line. protojson's output is
+// deliberately unstable in its spacing, so it goes through json.Compact.
+func compactJSON(m proto.Message) ([]byte, error) {
+	b, err := protojson.MarshalOptions{}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// printJSON prints e as one JSON object on one line.
+func printJSON(w io.Writer, e *eventlogv1.Event) error {
+	b, err := compactJSON(e)
+	if err != nil {
+		return fmt.Errorf("encode entry %d: %w", e.GetId(), err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// printNginx prints e as one nginx-style line (see eventlog.Line).
+func printNginx(w io.Writer, e *eventlogv1.Event) error {
+	de := fromProtoEvent(e)
+	_, err := w.Write(append(eventlog.EventLine(&de).AppendTo(nil), '\n'))
+	return err
+}
+
+var logHelp = commandHelp{
+	usage: "eventlog log --type TYPE --actor NAME --object TYPE/ID [flags]",
+	description: `Log appends one entry to the log and prints it as stored, with its id,
+time and hash. --type is one of create, delete, edit, fetch, login, logout
+and login_failed; the actor needs a name (--actor), an id (--actor-id) or
+both. --object names the object acted on as CONTENT_TYPE/OBJECT_ID, split at
+the first slash, so the id may itself contain slashes.
+
+A retried call with the same --idempotency-key prints the entry written by
+the first call instead of writing a second one.`,
+	example: `  eventlog log --type edit --actor alice --actor-id 42 --actor-kind user \
+      --object Entry/42 --repr "Foo" --details '{"field":"name"}' \
+      --idempotency-key edit-42-7`,
+}
+
+// parseLog turns the arguments of "eventlog log" into a request.
+func parseLog(e *env, args []string) (*eventlogv1.LogEventRequest, *clientOptions, error) {
+	fs := flag.NewFlagSet("log", flag.ContinueOnError)
+	var o clientOptions
+	o.register(fs)
+	var (
+		typ      = fs.String("type", "", "event `type`: create, delete, edit, fetch, login, logout or login_failed (required)")
+		actor    = fs.String("actor", "", "actor `name`, such as a username (this or --actor-id is required)")
+		actorID  = fs.String("actor-id", "", "actor `id` in the calling system")
+		kind     = fs.String("actor-kind", "", "actor `kind`: user, service or system")
+		object   = fs.String("object", "", "object acted on, as `TYPE/ID` such as Entry/42 (required)")
+		repr     = fs.String("repr", "", "how the object is displayed, such as its name")
+		details  = fs.String("details", "", "details as a JSON `object`, such as '{\"field\":\"name\"}'")
+		key      = fs.String("idempotency-key", "", "`key` that makes a retried call return the first call's entry")
+		occurred = fs.String("occurred", "", "`time` the action happened, RFC 3339, such as 2026-01-02T15:04:05Z")
+	)
+	rest, err := parseFlags(fs, e, logHelp, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := noArgs(logHelp, rest); err != nil {
+		return nil, nil, err
+	}
+	if err := o.resolve(fs, e); err != nil {
+		return nil, nil, err
+	}
+	if *typ == "" {
+		return nil, nil, usagef("--type is required: one of create, delete, edit, fetch, login, logout, login_failed")
+	}
+	t, err := parseEventType("type", *typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	if *actor == "" && *actorID == "" {
+		return nil, nil, usagef("--actor or --actor-id is required")
+	}
+	var k eventlog.ActorKind
+	if *kind != "" {
+		if k, err = eventlog.ParseActorKind(*kind); err != nil {
+			return nil, nil, usagef("--actor-kind: %v", err)
+		}
+	}
+	if *object == "" {
+		return nil, nil, usagef("--object is required: TYPE/ID, such as Entry/42")
+	}
+	contentType, objectID, err := splitObject("object", *object)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := &eventlogv1.Event{
+		EventType:   typeToProto(t),
+		Actor:       &eventlogv1.Actor{Id: *actorID, Name: *actor, Kind: kindToProto(k)},
+		ContentType: contentType,
+		ObjectId:    objectID,
+		ObjectRepr:  *repr,
+	}
+	if *details != "" {
+		if ev.Details, err = parseDetails(*details); err != nil {
+			return nil, nil, err
+		}
+	}
+	if *occurred != "" {
+		if ev.OccurredTime, err = parseTime("occurred", *occurred); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &eventlogv1.LogEventRequest{Event: ev, IdempotencyKey: *key}, &o, nil
+}
+
+func parseDetails(s string) (*structpb.Struct, error) {
+	if _, err := eventlog.CanonicalJSON([]byte(s)); err != nil {
+		return nil, usagef("--details: %v", err)
+	}
+	var d structpb.Struct
+	if err := protojson.Unmarshal([]byte(s), &d); err != nil {
+		return nil, usagef("--details: %v", err)
+	}
+	return &d, nil
+}
+
+// runLog is "eventlog log": it appends one entry.
+func runLog(ctx context.Context, e *env, args []string) error {
+	req, o, err := parseLog(e, args)
+	if err != nil {
+		return err
+	}
+	client, closeConn, err := o.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	cctx, cancel := o.callContext(ctx)
+	defer cancel()
+	resp, err := client.LogEvent(cctx, req)
+	if err != nil {
+		return rpcError(err)
+	}
+	return o.print(e.stdout, resp.GetEvent())
+}
+
+var getHelp = commandHelp{
+	usage:       "eventlog get ID [flags]",
+	description: "Get prints the entry with the given id.",
+	example:     "  eventlog get 17 --format nginx",
+}
+
+// parseGet turns the arguments of "eventlog get" into a request.
+func parseGet(e *env, args []string) (*eventlogv1.GetEventRequest, *clientOptions, error) {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	var o clientOptions
+	o.register(fs)
+	rest, err := parseFlags(fs, e, getHelp, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.resolve(fs, e); err != nil {
+		return nil, nil, err
+	}
+	switch len(rest) {
+	case 0:
+		return nil, nil, usagef("missing ID: usage: %s", getHelp.usage)
+	case 1:
+	default:
+		return nil, nil, usagef("want one ID, got %d arguments: %q", len(rest), rest)
+	}
+	id, err := strconv.ParseInt(rest[0], 10, 64)
+	if err != nil || id <= 0 {
+		return nil, nil, usagef("ID: want a positive integer, got %q", rest[0])
+	}
+	return &eventlogv1.GetEventRequest{Id: id}, &o, nil
+}
+
+// runGet is "eventlog get": it prints one entry.
+func runGet(ctx context.Context, e *env, args []string) error {
+	req, o, err := parseGet(e, args)
+	if err != nil {
+		return err
+	}
+	client, closeConn, err := o.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	cctx, cancel := o.callContext(ctx)
+	defer cancel()
+	resp, err := client.GetEvent(cctx, req)
+	if err != nil {
+		return rpcError(err)
+	}
+	return o.print(e.stdout, resp.GetEvent())
+}
+
+var listHelp = commandHelp{
+	usage: "eventlog list [flags]",
+	description: `List prints the entries that match every filter given, newest first unless
+--order asc, one page of --limit entries (default 50, at most 1000). When
+there are more, it says on standard error which --page-token continues the
+listing; --all follows the pages to the end instead. Event type, actor and
+content type match ignoring case; --actor matches the actor's id or name.`,
+	example: `  eventlog list --object Entry/42 --since 2026-01-01T00:00:00Z --format nginx
+  eventlog list --type login_failed --order asc --all`,
+}
+
+// listOptions are the flags of "eventlog list" beyond the request.
+type listOptions struct {
+	clientOptions
+	all bool
+}
+
+// parseList turns the arguments of "eventlog list" into a request.
+func parseList(e *env, args []string) (*eventlogv1.ListEventsRequest, *listOptions, error) {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	var o listOptions
+	o.register(fs)
+	var (
+		typ         = fs.String("type", "", "only entries of this event `type`, such as edit")
+		actor       = fs.String("actor", "", "only entries whose actor id or name is `ACTOR`")
+		contentType = fs.String("content-type", "", "only entries on objects of this content `type`, such as Entry")
+		objectID    = fs.String("object-id", "", "only entries on the object with this `id`")
+		object      = fs.String("object", "", "only entries on this object, `TYPE/ID`: short for --content-type TYPE --object-id ID")
+		sourceID    = fs.Int64("source-id", 0, "only entries propagated from the entry with this `id`; 0 for original entries only")
+		since       = fs.String("since", "", "only entries written at or after this `time`, RFC 3339")
+		until       = fs.String("until", "", "only entries written at or before this `time`, RFC 3339")
+		limit       = fs.Int("limit", 0, "entries per page (`N`); 0 for the server's default of 50")
+		pageToken   = fs.String("page-token", "", "continue a listing from this `token`")
+		order       = fs.String("order", "desc", "`order` of ids: desc (newest first) or asc")
+	)
+	fs.BoolVar(&o.all, "all", false, "follow the pages to the last one")
+	rest, err := parseFlags(fs, e, listHelp, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := noArgs(listHelp, rest); err != nil {
+		return nil, nil, err
+	}
+	if err := o.resolve(fs, e); err != nil {
+		return nil, nil, err
+	}
+	req := &eventlogv1.ListEventsRequest{
+		Actor:       *actor,
+		ContentType: *contentType,
+		ObjectId:    *objectID,
+		PageToken:   *pageToken,
+	}
+	if *typ != "" {
+		t, err := parseEventType("type", *typ)
+		if err != nil {
+			return nil, nil, err
+		}
+		req.EventType = t.String()
+	}
+	if *object != "" {
+		if *contentType != "" || *objectID != "" {
+			return nil, nil, usagef("--object cannot be combined with --content-type or --object-id")
+		}
+		if req.ContentType, req.ObjectId, err = splitObject("object", *object); err != nil {
+			return nil, nil, err
+		}
+	}
+	if isSet(fs, "source-id") {
+		if *sourceID < 0 {
+			return nil, nil, usagef("--source-id: want 0 or more, got %d", *sourceID)
+		}
+		req.SourceId = sourceID
+	}
+	if *since != "" {
+		if req.StartTime, err = parseTime("since", *since); err != nil {
+			return nil, nil, err
+		}
+	}
+	if *until != "" {
+		if req.EndTime, err = parseTime("until", *until); err != nil {
+			return nil, nil, err
+		}
+	}
+	if req.StartTime != nil && req.EndTime != nil && req.EndTime.AsTime().Before(req.StartTime.AsTime()) {
+		return nil, nil, usagef("--until %s is before --since %s", *until, *since)
+	}
+	if *limit < 0 || *limit > math.MaxInt32 {
+		return nil, nil, usagef("--limit: want 0 or more, got %d", *limit)
+	}
+	req.PageSize = int32(*limit)
+	switch strings.ToLower(*order) {
+	case "desc":
+		req.OrderBy = "id desc"
+	case "asc":
+		req.OrderBy = "id asc"
+	default:
+		return nil, nil, usagef("--order: want desc or asc, got %q", *order)
+	}
+	return req, &o, nil
+}
+
+// runList is "eventlog list": it prints one page of entries, or all of them.
+func runList(ctx context.Context, e *env, args []string) error {
+	req, o, err := parseList(e, args)
+	if err != nil {
+		return err
+	}
+	client, closeConn, err := o.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	return listEvents(ctx, e, client, req, o)
+}
+
+// listEvents prints the entries req selects: one page, with a hint about
+// the next on e.stderr, or with o.all every page.
+func listEvents(ctx context.Context, e *env, client eventlogv1.EventLogServiceClient, req *eventlogv1.ListEventsRequest, o *listOptions) error {
+	for {
+		cctx, cancel := o.callContext(ctx)
+		resp, err := client.ListEvents(cctx, req)
+		cancel()
+		if err != nil {
+			return rpcError(err)
+		}
+		for _, ev := range resp.GetEvents() {
+			if err := o.print(e.stdout, ev); err != nil {
+				return err
+			}
+		}
+		next := resp.GetNextPageToken()
+		if next == "" {
+			return nil
+		}
+		if !o.all {
+			fmt.Fprintf(e.stderr, "more entries: --page-token %s\n", next)
+			return nil
+		}
+		if next == req.GetPageToken() {
+			return fmt.Errorf("list: the server returned the same page token twice (%q)", next)
+		}
+		req.PageToken = next
+	}
+}
