@@ -1,63 +1,16 @@
 package store_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/eventlog/eventlog/internal/pgtest"
 	"github.com/jmoiron/sqlx"
 )
 
-// postgresURL returns the server the PostgreSQL suite runs against, from
-// EVENTLOG_TEST_POSTGRES. Without it the suite is skipped, except under CI
-// (CI=true), where a missing PostgreSQL fails the run.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("EVENTLOG_TEST_POSTGRES")
-	if u == "" {
-		msg := "EVENTLOG_TEST_POSTGRES is not set; run the tests with `make test`, which starts a throwaway PostgreSQL"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return u
-}
-
-// newPostgresDB creates a fresh, randomly named database on the test server
-// and drops it when the test ends. It returns the database's URL.
-func newPostgresDB(t *testing.T, server string) string {
-	t.Helper()
-	admin, err := sqlx.Open("postgres", server)
-	if err != nil {
-		t.Fatalf("open %s: %v", server, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	name := "eventlog_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("EVENTLOG_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 func postgresBackend(server string) backend {
 	return backend{
-		newDSN: func(t *testing.T) string { return newPostgresDB(t, server) },
+		newDSN: func(t *testing.T) string { return pgtest.NewDB(t, server) },
 		driver: "postgres",
 		rawDSN: func(dsn string) string { return dsn },
 		failInsertsOf: func(t *testing.T, db *sqlx.DB, objectID string) {
@@ -78,5 +31,5 @@ func postgresBackend(server string) backend {
 }
 
 func TestPostgres(t *testing.T) {
-	runSuite(t, postgresBackend(postgresURL(t)))
+	runSuite(t, postgresBackend(pgtest.URL(t)))
 }

@@ -32,9 +32,9 @@ type Config struct {
 
 // Store is the log kept in a SQL database. It is safe for concurrent use.
 type Store struct {
-	d  *dialect
-	w  *sqlx.DB // writes; for SQLite a single connection
-	r  *sqlx.DB // reads; the same pool as w for PostgreSQL
+	d   *dialect
+	w   *sqlx.DB // writes; for SQLite a single connection
+	r   *sqlx.DB // reads; the same pool as w for PostgreSQL
 	now func() time.Time
 }
 

@@ -283,11 +283,11 @@ func testFilters(t *testing.T, b backend) {
 		e  eventlog.Event
 		at time.Duration
 	}{
-		{ev(eventlog.TypeCreate, "Alice", "Entry", "1"), 0},               // 1
-		{ev(eventlog.TypeEdit, "alice", "entry", "1"), time.Minute},       // 2
-		{ev(eventlog.TypeEdit, "Bob", "Note", "1"), 2 * time.Minute},      // 3
-		{ev(eventlog.TypeDelete, "bob", "Note", "N-1"), 3 * time.Minute},  // 4
-		{ev(eventlog.TypeFetch, "carol", "ENTRY", "n-1"), 4 * time.Minute}, // 5
+		{ev(eventlog.TypeCreate, "Alice", "Entry", "1"), 0},                  // 1
+		{ev(eventlog.TypeEdit, "alice", "entry", "1"), time.Minute},          // 2
+		{ev(eventlog.TypeEdit, "Bob", "Note", "1"), 2 * time.Minute},         // 3
+		{ev(eventlog.TypeDelete, "bob", "Note", "N-1"), 3 * time.Minute},     // 4
+		{ev(eventlog.TypeFetch, "carol", "ENTRY", "n-1"), 4 * time.Minute},   // 5
 		{ev(eventlog.TypeLogin, "Ünïcode", "Session", "s"), 5 * time.Minute}, // 6
 	}
 	for _, f := range fixture {

@@ -1,0 +1,58 @@
+// Package pgtest gives tests a fresh PostgreSQL database on the server named
+// by EVENTLOG_TEST_POSTGRES (scripts/with-postgres starts one).
+package pgtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // registers the "postgres" driver
+)
+
+// URL returns the server the PostgreSQL suite runs against, from
+// EVENTLOG_TEST_POSTGRES. Without it the suite is skipped, except under CI
+// (CI=true), where a missing PostgreSQL fails the run.
+func URL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("EVENTLOG_TEST_POSTGRES")
+	if u == "" {
+		msg := "EVENTLOG_TEST_POSTGRES is not set; run the tests with `make test`, which starts a throwaway PostgreSQL"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return u
+}
+
+// NewDB creates a fresh, randomly named database on the test server
+// and drops it when the test ends. It returns the database's URL.
+func NewDB(t *testing.T, server string) string {
+	t.Helper()
+	admin, err := sqlx.Open("postgres", server)
+	if err != nil {
+		t.Fatalf("open %s: %v", server, err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [6]byte
+	rand.Read(b[:])
+	name := "eventlog_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatalf("EVENTLOG_TEST_POSTGRES: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
