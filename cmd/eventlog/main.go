@@ -19,7 +19,9 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errReported) {
+		var u *usageError
+		reported := errors.As(err, &u) && u.reported
+		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errReported) && !reported {
 			fmt.Fprintf(os.Stderr, "eventlog: %v\n", err)
 		}
 		if errors.Is(err, flag.ErrHelp) {
@@ -34,11 +36,17 @@ func main() {
 var errReported = errors.New("reported")
 
 // usageError marks a mistake in the command line; it exits with status 2.
-type usageError struct{ msg string }
+// reported says the user has already been told.
+type usageError struct {
+	msg      string
+	reported bool
+}
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
 
 func exitCode(err error) int {
 	var u *usageError

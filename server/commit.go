@@ -1,0 +1,162 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/eventlog/eventlog"
+)
+
+// appender is the part of the store the committer writes through.
+type appender interface {
+	Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error)
+}
+
+// write is one caller's request to the committer: events to append
+// atomically, and where to send the outcome.
+type write struct {
+	events []eventlog.Event
+	done   chan writeResult // buffered: the committer never blocks on it
+}
+
+type writeResult struct {
+	events []eventlog.Event
+	err    error
+}
+
+// committer groups concurrent writes into one store append (group commit).
+// It takes the first waiting write, adds every other write already queued,
+// up to maxEntries, and appends them in one transaction. There is no timer:
+// while one append runs, the next writes queue up, so batches grow with the
+// load and a lone write goes out at once.
+type committer struct {
+	store      appender
+	maxEntries int
+	timeout    time.Duration
+
+	queue   chan *write
+	closing chan struct{}
+	closed  sync.Once
+	done    chan struct{}
+}
+
+func newCommitter(store appender, maxEntries int, timeout time.Duration) *committer {
+	c := &committer{
+		store:      store,
+		maxEntries: maxEntries,
+		timeout:    timeout,
+		queue:      make(chan *write, 4*maxEntries),
+		closing:    make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	go c.loop()
+	return c
+}
+
+// Write appends events atomically and returns them as stored. It returns
+// once the transaction has committed or failed, or when ctx ends; in the
+// last case the write may still commit.
+func (c *committer) Write(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error) {
+	w := &write{events: events, done: make(chan writeResult, 1)}
+	select {
+	case <-c.closing:
+		return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
+	default:
+	}
+	select {
+	case c.queue <- w:
+	case <-c.closing:
+		return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-w.done:
+		return r.events, r.err
+	case <-c.done:
+		// The loop has ended; it may have answered this write just before.
+		select {
+		case r := <-w.done:
+			return r.events, r.err
+		default:
+			return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops taking writes, finishes every write already queued and
+// returns when the last one has been answered.
+func (c *committer) Close() {
+	c.closed.Do(func() { close(c.closing) })
+	<-c.done
+}
+
+func (c *committer) loop() {
+	defer close(c.done)
+	for {
+		var first *write
+		select {
+		case first = <-c.queue:
+		case <-c.closing:
+			// Writers that got into the queue before closing are answered.
+			for {
+				select {
+				case w := <-c.queue:
+					c.flush([]*write{w})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*write{first}
+		n := len(first.events)
+	gather:
+		for n < c.maxEntries {
+			select {
+			case w := <-c.queue:
+				batch = append(batch, w)
+				n += len(w.events)
+			default:
+				break gather
+			}
+		}
+		c.flush(batch)
+	}
+}
+
+// flush appends the batch in one transaction. If that fails and the batch
+// holds several writes, each is retried on its own, so that one bad write
+// does not fail the others and each caller gets its own outcome.
+func (c *committer) flush(batch []*write) {
+	if len(batch) == 1 {
+		out, err := c.append(batch[0].events)
+		batch[0].done <- writeResult{out, err}
+		return
+	}
+	var all []eventlog.Event
+	for _, w := range batch {
+		all = append(all, w.events...)
+	}
+	out, err := c.append(all)
+	if err != nil {
+		for _, w := range batch {
+			out, err := c.append(w.events)
+			w.done <- writeResult{out, err}
+		}
+		return
+	}
+	for _, w := range batch {
+		w.done <- writeResult{events: out[:len(w.events):len(w.events)]}
+		out = out[len(w.events):]
+	}
+}
+
+func (c *committer) append(events []eventlog.Event) ([]eventlog.Event, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	return c.store.Append(ctx, events)
+}

@@ -1,0 +1,188 @@
+// Package server implements the gRPC service eventlog.v1.EventLogService:
+// it validates requests, converts them to domain types, groups concurrent
+// writes into one store append, and maps domain errors to gRPC status codes.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/eventlog/eventlog"
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+)
+
+// Store is the storage the service needs.
+type Store interface {
+	Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error)
+	Get(ctx context.Context, id int64) (eventlog.Event, error)
+	List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger // slog.Default() when nil
+	// MaxGroupEntries bounds the entries of one group commit; 1,000 when 0.
+	MaxGroupEntries int
+	// WriteTimeout bounds one store append; 30 seconds when 0.
+	WriteTimeout time.Duration
+}
+
+// Server is the EventLogService implementation.
+type Server struct {
+	eventlogv1.UnimplementedEventLogServiceServer
+
+	store  Store
+	log    *slog.Logger
+	commit *committer
+	health *health.Server
+}
+
+var _ eventlogv1.EventLogServiceServer = (*Server)(nil)
+
+// New returns a Server writing through cfg.Store. It starts the group
+// committer; Close stops it.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxGroupEntries <= 0 {
+		cfg.MaxGroupEntries = eventlog.MaxBatch
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	return &Server{
+		store:  cfg.Store,
+		log:    cfg.Logger,
+		commit: newCommitter(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout),
+		health: health.NewServer(),
+	}
+}
+
+// Register adds the service, the standard health service and server
+// reflection to g.
+func (s *Server) Register(g *grpc.Server) {
+	eventlogv1.RegisterEventLogServiceServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+	reflection.Register(g)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(eventlogv1.EventLogService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+}
+
+// Shutdown marks the service as not serving, so that health checks fail
+// while in-flight calls finish.
+func (s *Server) Shutdown() { s.health.Shutdown() }
+
+// Close finishes the writes already queued and stops the group committer.
+// Call it after the gRPC server has stopped.
+func (s *Server) Close() { s.commit.Close() }
+
+// UnaryInterceptor turns a panic in a handler into an Internal error and
+// logs it, instead of ending the process.
+func (s *Server) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in handler", "method", info.FullMethod, "panic", p, "stack", string(debug.Stack()))
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return handler(ctx, req)
+}
+
+// fail converts err to a gRPC status error, logging those that are not the
+// caller's doing.
+func (s *Server) fail(ctx context.Context, method string, err error) error {
+	st := toStatus(err)
+	if status.Code(st) == codes.Internal {
+		s.log.ErrorContext(ctx, "request failed", "method", method, "err", err)
+	}
+	return st
+}
+
+// LogEvent appends one entry.
+func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) (*eventlogv1.LogEventResponse, error) {
+	e, err := eventFromProto("event", req.GetEvent(), req.GetIdempotencyKey())
+	if err != nil {
+		return nil, s.fail(ctx, "LogEvent", err)
+	}
+	out, err := s.commit.Write(ctx, []eventlog.Event{e})
+	if err != nil {
+		return nil, s.fail(ctx, "LogEvent", err)
+	}
+	return &eventlogv1.LogEventResponse{Event: eventToProto(&out[0])}, nil
+}
+
+// LogEvents appends up to eventlog.MaxBatch entries atomically.
+func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest) (*eventlogv1.LogEventsResponse, error) {
+	reqs := req.GetRequests()
+	switch {
+	case len(reqs) == 0:
+		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests", "at least one entry is required"))
+	case len(reqs) > eventlog.MaxBatch:
+		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests",
+			"at most %d entries per call, got %d; split the batch", eventlog.MaxBatch, len(reqs)))
+	}
+	events := make([]eventlog.Event, len(reqs))
+	for i, r := range reqs {
+		e, err := eventFromProto(fmt.Sprintf("requests[%d].event", i), r.GetEvent(), r.GetIdempotencyKey())
+		if err != nil {
+			return nil, s.fail(ctx, "LogEvents", err)
+		}
+		events[i] = e
+	}
+	out, err := s.commit.Write(ctx, events)
+	if err != nil {
+		return nil, s.fail(ctx, "LogEvents", err)
+	}
+	resp := &eventlogv1.LogEventsResponse{Responses: make([]*eventlogv1.LogEventResponse, len(out))}
+	for i := range out {
+		resp.Responses[i] = &eventlogv1.LogEventResponse{Event: eventToProto(&out[i])}
+	}
+	return resp, nil
+}
+
+// GetEvent returns one entry.
+func (s *Server) GetEvent(ctx context.Context, req *eventlogv1.GetEventRequest) (*eventlogv1.GetEventResponse, error) {
+	if req.GetId() <= 0 {
+		return nil, s.fail(ctx, "GetEvent", eventlog.Invalid("id", "must be a positive entry id, got %d", req.GetId()))
+	}
+	e, err := s.store.Get(ctx, req.GetId())
+	if err != nil {
+		return nil, s.fail(ctx, "GetEvent", err)
+	}
+	return &eventlogv1.GetEventResponse{Event: eventToProto(&e)}, nil
+}
+
+// ListEvents returns one page of entries.
+func (s *Server) ListEvents(ctx context.Context, req *eventlogv1.ListEventsRequest) (*eventlogv1.ListEventsResponse, error) {
+	f, p, err := listFromProto(req)
+	if err != nil {
+		return nil, s.fail(ctx, "ListEvents", err)
+	}
+	size := p.Limit
+	p.Limit++ // one more tells whether there is a next page
+	events, err := s.store.List(ctx, f, p)
+	if err != nil {
+		return nil, s.fail(ctx, "ListEvents", err)
+	}
+	resp := &eventlogv1.ListEventsResponse{}
+	if len(events) > size {
+		events = events[:size]
+		resp.NextPageToken = encodePageToken(events[size-1].ID, f, p.Ascending)
+	}
+	resp.Events = make([]*eventlogv1.Event, len(events))
+	for i := range events {
+		resp.Events[i] = eventToProto(&events[i])
+	}
+	return resp, nil
+}
