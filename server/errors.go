@@ -1,0 +1,48 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/eventlog/eventlog"
+)
+
+// toStatus maps an error from the domain or the store to the gRPC status a
+// client sees. It is the only place that does so. Errors it does not know
+// become Internal with a generic message; the caller logs their detail.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	var invalid *eventlog.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		st := status.New(codes.InvalidArgument, invalid.Error())
+		withDetails, derr := st.WithDetails(&errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{
+				{Field: invalid.Field, Description: invalid.Problem},
+			},
+		})
+		if derr == nil {
+			st = withDetails
+		}
+		return st.Err()
+	case errors.Is(err, eventlog.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, eventlog.ErrUnavailable):
+		// The wrapped cause may name hosts and drivers; keep it out.
+		return status.Error(codes.Unavailable, "service unavailable; try again later")
+	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		return st.Err()
+	}
+	return status.Error(codes.Internal, "internal error")
+}
