@@ -832,7 +832,7 @@ func FuzzEventFromProto(f *testing.F) {
 	seed(clientEvent(), "")
 	seed(&eventlogv1.Event{}, "")
 	pe := clientEvent()
-	pe.Details = mustStruct(map[string]any{"n": 1e21, "neg": -0.0, "deep": []any{[]any{map[string]any{"": ""}}}})
+	pe.Details = mustStruct(map[string]any{"n": 1e21, "neg": math.Copysign(0, -1), "deep": []any{[]any{map[string]any{"": ""}}}})
 	seed(pe, "k\u00e9")
 	f.Add([]byte(`{"eventType":"EVENT_TYPE_CREATE","actor":{"name":"a"},"contentType":"x","objectId":"1","occurredTime":"1970-01-01T00:00:00.000001Z"}`), "")
 	f.Add([]byte(`{"eventType":99,"actor":{"kind":7}}`), "\x00")

@@ -100,11 +100,15 @@ func (s *Server) UnaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 }
 
 // fail converts err to a gRPC status error, logging those that are not the
-// caller's doing.
+// caller's doing (the caller sees only a generic message for them).
 func (s *Server) fail(ctx context.Context, method string, err error) error {
 	st := toStatus(err)
-	if status.Code(st) == codes.Internal {
+	switch status.Code(st) {
+	case codes.Internal:
 		s.log.ErrorContext(ctx, "request failed", "method", method, "err", err)
+	case codes.Unavailable:
+		// The caller gets a generic message; the cause is kept here.
+		s.log.WarnContext(ctx, "request failed", "method", method, "err", err)
 	}
 	return st
 }
