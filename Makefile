@@ -20,11 +20,7 @@ run: build ## run the server on the SQLite file eventlog.db
 	./eventlog serve
 
 .PHONY: test
-test: ## run every test, SQLite and PostgreSQL (starts a throwaway PostgreSQL)
-	scripts/with-postgres $(GO) test -count=1 ./...
-
-.PHONY: test-race
-test-race: ## run every test with the race detector
+test: ## run every test with the race detector, SQLite and PostgreSQL (starts a throwaway PostgreSQL)
 	scripts/with-postgres $(GO) test -count=1 -race ./...
 
 .PHONY: generate
