@@ -119,7 +119,7 @@ func eventFromProto(field string, pe *eventlogv1.Event, idempotencyKey string) (
 
 func actorFromProto(field string, pa *eventlogv1.Actor) (eventlog.Actor, error) {
 	if pa == nil {
-		return eventlog.Actor{}, eventlog.Invalid(field, "required")
+		return eventlog.Actor{}, eventlog.Invalid(field, "required: the actor's id, name or both")
 	}
 	if blank(pa.GetId()) && blank(pa.GetName()) {
 		return eventlog.Actor{}, eventlog.Invalid(field, "required: at least one of id and name")
