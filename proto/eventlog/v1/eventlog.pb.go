@@ -494,8 +494,12 @@ type LogEventRequest struct {
 	// Optional client-chosen key, at most 128 characters. A retried request
 	// with the same key returns the entry written by the first one.
 	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Objects related to this one for this write only: they receive
+	// propagated entries (one hop, subject to the propagation rules) in
+	// addition to those reached through registered relations. At most 1,000.
+	Related       []*ObjectRef `protobuf:"bytes,3,rep,name=related,proto3" json:"related,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LogEventRequest) Reset() {
@@ -542,11 +546,21 @@ func (x *LogEventRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *LogEventRequest) GetRelated() []*ObjectRef {
+	if x != nil {
+		return x.Related
+	}
+	return nil
+}
+
 // LogEventResponse carries the stored entry.
 type LogEventResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entry as stored, with its id, time and hashes.
-	Event         *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The entries propagated from it, in id order, written in the same
+	// transaction.
+	Children      []*Event `protobuf:"bytes,2,rep,name=children,proto3" json:"children,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -584,6 +598,13 @@ func (*LogEventResponse) Descriptor() ([]byte, []int) {
 func (x *LogEventResponse) GetEvent() *Event {
 	if x != nil {
 		return x.Event
+	}
+	return nil
+}
+
+func (x *LogEventResponse) GetChildren() []*Event {
+	if x != nil {
+		return x.Children
 	}
 	return nil
 }
@@ -730,7 +751,10 @@ func (x *GetEventRequest) GetId() int64 {
 type GetEventResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entry.
-	Event         *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// How many entries were propagated directly from it; list them with
+	// ListEvents and source_id set to its id.
+	ChildCount    int64 `protobuf:"varint,2,opt,name=child_count,json=childCount,proto3" json:"child_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -770,6 +794,13 @@ func (x *GetEventResponse) GetEvent() *Event {
 		return x.Event
 	}
 	return nil
+}
+
+func (x *GetEventResponse) GetChildCount() int64 {
+	if x != nil {
+		return x.ChildCount
+	}
+	return 0
 }
 
 // ListEventsRequest selects entries. Filters combine with AND; an empty
@@ -956,6 +987,450 @@ func (x *ListEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ObjectRef names an object: its content type and its id.
+type ObjectRef struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of object, such as "Entry". Required.
+	ContentType string `protobuf:"bytes,1,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The object's identifier. Required.
+	ObjectId      string `protobuf:"bytes,2,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectRef) Reset() {
+	*x = ObjectRef{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectRef) ProtoMessage() {}
+
+func (x *ObjectRef) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
+func (*ObjectRef) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ObjectRef) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *ObjectRef) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+// Relation is a directed edge between two objects: entries on the "from"
+// object propagate to the "to" object, as the propagation rules allow.
+type Relation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The object entries propagate from. Required.
+	From *ObjectRef `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// The object entries propagate to. Required.
+	To *ObjectRef `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Optional kind of relation, such as "links"; rules may select by it.
+	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Relation) Reset() {
+	*x = Relation{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Relation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Relation) ProtoMessage() {}
+
+func (x *Relation) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Relation.ProtoReflect.Descriptor instead.
+func (*Relation) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Relation) GetFrom() *ObjectRef {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *Relation) GetTo() *ObjectRef {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *Relation) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+// PutRelationsRequest registers relations.
+type PutRelationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The relations to register; between 1 and 1,000.
+	Relations     []*Relation `protobuf:"bytes,1,rep,name=relations,proto3" json:"relations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutRelationsRequest) Reset() {
+	*x = PutRelationsRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutRelationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutRelationsRequest) ProtoMessage() {}
+
+func (x *PutRelationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutRelationsRequest.ProtoReflect.Descriptor instead.
+func (*PutRelationsRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PutRelationsRequest) GetRelations() []*Relation {
+	if x != nil {
+		return x.Relations
+	}
+	return nil
+}
+
+// PutRelationsResponse reports what PutRelations changed.
+type PutRelationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many of the relations were new.
+	Created       int32 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutRelationsResponse) Reset() {
+	*x = PutRelationsResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutRelationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutRelationsResponse) ProtoMessage() {}
+
+func (x *PutRelationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutRelationsResponse.ProtoReflect.Descriptor instead.
+func (*PutRelationsResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PutRelationsResponse) GetCreated() int32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+// DeleteRelationsRequest removes relations.
+type DeleteRelationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The relations to remove; between 1 and 1,000.
+	Relations     []*Relation `protobuf:"bytes,1,rep,name=relations,proto3" json:"relations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRelationsRequest) Reset() {
+	*x = DeleteRelationsRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRelationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRelationsRequest) ProtoMessage() {}
+
+func (x *DeleteRelationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRelationsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRelationsRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeleteRelationsRequest) GetRelations() []*Relation {
+	if x != nil {
+		return x.Relations
+	}
+	return nil
+}
+
+// DeleteRelationsResponse reports what DeleteRelations changed.
+type DeleteRelationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many of the relations existed and were removed.
+	Deleted       int32 `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRelationsResponse) Reset() {
+	*x = DeleteRelationsResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRelationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRelationsResponse) ProtoMessage() {}
+
+func (x *DeleteRelationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRelationsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRelationsResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DeleteRelationsResponse) GetDeleted() int32 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
+// ListRelationsRequest selects relations. Filters combine with AND.
+type ListRelationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only relations from this object; with an empty object_id, from any
+	// object of the content type.
+	From *ObjectRef `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// Only relations to this object; with an empty object_id, to any object
+	// of the content type.
+	To *ObjectRef `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Only relations of this kind.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Maximum number of relations to return: 0 means 50, values above 1,000
+	// are lowered to 1,000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response with the same filters.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelationsRequest) Reset() {
+	*x = ListRelationsRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelationsRequest) ProtoMessage() {}
+
+func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelationsRequest.ProtoReflect.Descriptor instead.
+func (*ListRelationsRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListRelationsRequest) GetFrom() *ObjectRef {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ListRelationsRequest) GetTo() *ObjectRef {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *ListRelationsRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListRelationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRelationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRelationsResponse is one page of relations.
+type ListRelationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The relations of this page, ordered by from, to and kind.
+	Relations []*Relation `protobuf:"bytes,1,rep,name=relations,proto3" json:"relations,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRelationsResponse) Reset() {
+	*x = ListRelationsResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRelationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRelationsResponse) ProtoMessage() {}
+
+func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRelationsResponse.ProtoReflect.Descriptor instead.
+func (*ListRelationsResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListRelationsResponse) GetRelations() []*Relation {
+	if x != nil {
+		return x.Relations
+	}
+	return nil
+}
+
+func (x *ListRelationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_eventlog_v1_eventlog_proto protoreflect.FileDescriptor
 
 const file_eventlog_v1_eventlog_proto_rawDesc = "" +
@@ -993,20 +1468,24 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\arequest\x18\v \x01(\v2\x1b.eventlog.v1.RequestContextR\arequest\x12'\n" +
 	"\x0fidempotency_key\x18\f \x01(\tR\x0eidempotencyKey\x12\x12\n" +
 	"\x04hash\x18\r \x01(\fR\x04hash\x12\x1b\n" +
-	"\tprev_hash\x18\x0e \x01(\fR\bprevHash\"d\n" +
+	"\tprev_hash\x18\x0e \x01(\fR\bprevHash\"\x96\x01\n" +
 	"\x0fLogEventRequest\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"<\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x120\n" +
+	"\arelated\x18\x03 \x03(\v2\x16.eventlog.v1.ObjectRefR\arelated\"l\n" +
 	"\x10LogEventResponse\x12(\n" +
-	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\"L\n" +
+	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12.\n" +
+	"\bchildren\x18\x02 \x03(\v2\x12.eventlog.v1.EventR\bchildren\"L\n" +
 	"\x10LogEventsRequest\x128\n" +
 	"\brequests\x18\x01 \x03(\v2\x1c.eventlog.v1.LogEventRequestR\brequests\"P\n" +
 	"\x11LogEventsResponse\x12;\n" +
 	"\tresponses\x18\x01 \x03(\v2\x1d.eventlog.v1.LogEventResponseR\tresponses\"!\n" +
 	"\x0fGetEventRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"<\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"]\n" +
 	"\x10GetEventResponse\x12(\n" +
-	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\"\x81\x03\n" +
+	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12\x1f\n" +
+	"\vchild_count\x18\x02 \x01(\x03R\n" +
+	"childCount\"\x81\x03\n" +
 	"\x11ListEventsRequest\x12\x1d\n" +
 	"\n" +
 	"event_type\x18\x01 \x01(\tR\teventType\x12\x14\n" +
@@ -1026,6 +1505,31 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"_source_id\"h\n" +
 	"\x12ListEventsResponse\x12*\n" +
 	"\x06events\x18\x01 \x03(\v2\x12.eventlog.v1.EventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\tObjectRef\x12!\n" +
+	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x1b\n" +
+	"\tobject_id\x18\x02 \x01(\tR\bobjectId\"r\n" +
+	"\bRelation\x12*\n" +
+	"\x04from\x18\x01 \x01(\v2\x16.eventlog.v1.ObjectRefR\x04from\x12&\n" +
+	"\x02to\x18\x02 \x01(\v2\x16.eventlog.v1.ObjectRefR\x02to\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\"J\n" +
+	"\x13PutRelationsRequest\x123\n" +
+	"\trelations\x18\x01 \x03(\v2\x15.eventlog.v1.RelationR\trelations\"0\n" +
+	"\x14PutRelationsResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x05R\acreated\"M\n" +
+	"\x16DeleteRelationsRequest\x123\n" +
+	"\trelations\x18\x01 \x03(\v2\x15.eventlog.v1.RelationR\trelations\"3\n" +
+	"\x17DeleteRelationsResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\x05R\adeleted\"\xba\x01\n" +
+	"\x14ListRelationsRequest\x12*\n" +
+	"\x04from\x18\x01 \x01(\v2\x16.eventlog.v1.ObjectRefR\x04from\x12&\n" +
+	"\x02to\x18\x02 \x01(\v2\x16.eventlog.v1.ObjectRefR\x02to\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
+	"\x15ListRelationsResponse\x123\n" +
+	"\trelations\x18\x01 \x03(\v2\x15.eventlog.v1.RelationR\trelations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xca\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1040,7 +1544,7 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fACTOR_KIND_USER\x10\x01\x12\x16\n" +
 	"\x12ACTOR_KIND_SERVICE\x10\x02\x12\x15\n" +
-	"\x11ACTOR_KIND_SYSTEM\x10\x032\xa2\x03\n" +
+	"\x11ACTOR_KIND_SYSTEM\x10\x032\x8e\x06\n" +
 	"\x0fEventLogService\x12^\n" +
 	"\bLogEvent\x12\x1c.eventlog.v1.LogEventRequest\x1a\x1d.eventlog.v1.LogEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12j\n" +
@@ -1048,7 +1552,10 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\bGetEvent\x12\x1c.eventlog.v1.GetEventRequest\x1a\x1d.eventlog.v1.GetEventResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events/{id}\x12a\n" +
 	"\n" +
 	"ListEvents\x12\x1e.eventlog.v1.ListEventsRequest\x1a\x1f.eventlog.v1.ListEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/eventsB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
+	"/v1/events\x12v\n" +
+	"\fPutRelations\x12 .eventlog.v1.PutRelationsRequest\x1a!.eventlog.v1.PutRelationsResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/relations:batchPut\x12\x82\x01\n" +
+	"\x0fDeleteRelations\x12#.eventlog.v1.DeleteRelationsRequest\x1a$.eventlog.v1.DeleteRelationsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/relations:batchDelete\x12m\n" +
+	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relationsB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
 
 var (
 	file_eventlog_v1_eventlog_proto_rawDescOnce sync.Once
@@ -1063,53 +1570,76 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 }
 
 var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
-	(EventType)(0),                // 0: eventlog.v1.EventType
-	(ActorKind)(0),                // 1: eventlog.v1.ActorKind
-	(*Actor)(nil),                 // 2: eventlog.v1.Actor
-	(*RequestContext)(nil),        // 3: eventlog.v1.RequestContext
-	(*Event)(nil),                 // 4: eventlog.v1.Event
-	(*LogEventRequest)(nil),       // 5: eventlog.v1.LogEventRequest
-	(*LogEventResponse)(nil),      // 6: eventlog.v1.LogEventResponse
-	(*LogEventsRequest)(nil),      // 7: eventlog.v1.LogEventsRequest
-	(*LogEventsResponse)(nil),     // 8: eventlog.v1.LogEventsResponse
-	(*GetEventRequest)(nil),       // 9: eventlog.v1.GetEventRequest
-	(*GetEventResponse)(nil),      // 10: eventlog.v1.GetEventResponse
-	(*ListEventsRequest)(nil),     // 11: eventlog.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),    // 12: eventlog.v1.ListEventsResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 14: google.protobuf.Struct
+	(EventType)(0),                  // 0: eventlog.v1.EventType
+	(ActorKind)(0),                  // 1: eventlog.v1.ActorKind
+	(*Actor)(nil),                   // 2: eventlog.v1.Actor
+	(*RequestContext)(nil),          // 3: eventlog.v1.RequestContext
+	(*Event)(nil),                   // 4: eventlog.v1.Event
+	(*LogEventRequest)(nil),         // 5: eventlog.v1.LogEventRequest
+	(*LogEventResponse)(nil),        // 6: eventlog.v1.LogEventResponse
+	(*LogEventsRequest)(nil),        // 7: eventlog.v1.LogEventsRequest
+	(*LogEventsResponse)(nil),       // 8: eventlog.v1.LogEventsResponse
+	(*GetEventRequest)(nil),         // 9: eventlog.v1.GetEventRequest
+	(*GetEventResponse)(nil),        // 10: eventlog.v1.GetEventResponse
+	(*ListEventsRequest)(nil),       // 11: eventlog.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),      // 12: eventlog.v1.ListEventsResponse
+	(*ObjectRef)(nil),               // 13: eventlog.v1.ObjectRef
+	(*Relation)(nil),                // 14: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),     // 15: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),    // 16: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),  // 17: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil), // 18: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),    // 19: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),   // 20: eventlog.v1.ListRelationsResponse
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),         // 22: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	13, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	13, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	21, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	21, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
 	2,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	14, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	22, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
 	3,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
 	4,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
-	4,  // 8: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
-	5,  // 9: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
-	6,  // 10: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
-	4,  // 11: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	13, // 12: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	13, // 13: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 14: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	5,  // 15: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
-	7,  // 16: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
-	9,  // 17: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
-	11, // 18: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
-	6,  // 19: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	8,  // 20: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	10, // 21: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	12, // 22: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	13, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
+	4,  // 9: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
+	4,  // 10: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
+	5,  // 11: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
+	6,  // 12: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
+	4,  // 13: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
+	21, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 16: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
+	13, // 17: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
+	13, // 18: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
+	14, // 19: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	14, // 20: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	13, // 21: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
+	13, // 22: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
+	14, // 23: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
+	5,  // 24: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
+	7,  // 25: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
+	9,  // 26: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
+	11, // 27: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
+	15, // 28: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
+	17, // 29: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
+	19, // 30: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
+	6,  // 31: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	8,  // 32: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	10, // 33: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	12, // 34: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	16, // 35: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	18, // 36: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	20, // 37: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_eventlog_v1_eventlog_proto_init() }
@@ -1124,7 +1654,7 @@ func file_eventlog_v1_eventlog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

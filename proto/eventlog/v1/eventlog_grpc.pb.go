@@ -19,10 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EventLogService_LogEvent_FullMethodName   = "/eventlog.v1.EventLogService/LogEvent"
-	EventLogService_LogEvents_FullMethodName  = "/eventlog.v1.EventLogService/LogEvents"
-	EventLogService_GetEvent_FullMethodName   = "/eventlog.v1.EventLogService/GetEvent"
-	EventLogService_ListEvents_FullMethodName = "/eventlog.v1.EventLogService/ListEvents"
+	EventLogService_LogEvent_FullMethodName        = "/eventlog.v1.EventLogService/LogEvent"
+	EventLogService_LogEvents_FullMethodName       = "/eventlog.v1.EventLogService/LogEvents"
+	EventLogService_GetEvent_FullMethodName        = "/eventlog.v1.EventLogService/GetEvent"
+	EventLogService_ListEvents_FullMethodName      = "/eventlog.v1.EventLogService/ListEvents"
+	EventLogService_PutRelations_FullMethodName    = "/eventlog.v1.EventLogService/PutRelations"
+	EventLogService_DeleteRelations_FullMethodName = "/eventlog.v1.EventLogService/DeleteRelations"
+	EventLogService_ListRelations_FullMethodName   = "/eventlog.v1.EventLogService/ListRelations"
 )
 
 // EventLogServiceClient is the client API for EventLogService service.
@@ -44,6 +47,14 @@ type EventLogServiceClient interface {
 	// ListEvents returns entries matching the filters, newest first unless
 	// order_by says otherwise, one page at a time.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
+	// PutRelations registers relations between objects, along which later
+	// entries propagate. Putting a relation that exists already is a no-op.
+	PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error)
+	// DeleteRelations removes relations. Removing a relation that does not
+	// exist is not an error. Entries already written are never changed.
+	DeleteRelations(ctx context.Context, in *DeleteRelationsRequest, opts ...grpc.CallOption) (*DeleteRelationsResponse, error)
+	// ListRelations returns registered relations, filtered by either end.
+	ListRelations(ctx context.Context, in *ListRelationsRequest, opts ...grpc.CallOption) (*ListRelationsResponse, error)
 }
 
 type eventLogServiceClient struct {
@@ -94,6 +105,36 @@ func (c *eventLogServiceClient) ListEvents(ctx context.Context, in *ListEventsRe
 	return out, nil
 }
 
+func (c *eventLogServiceClient) PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutRelationsResponse)
+	err := c.cc.Invoke(ctx, EventLogService_PutRelations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventLogServiceClient) DeleteRelations(ctx context.Context, in *DeleteRelationsRequest, opts ...grpc.CallOption) (*DeleteRelationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRelationsResponse)
+	err := c.cc.Invoke(ctx, EventLogService_DeleteRelations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventLogServiceClient) ListRelations(ctx context.Context, in *ListRelationsRequest, opts ...grpc.CallOption) (*ListRelationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRelationsResponse)
+	err := c.cc.Invoke(ctx, EventLogService_ListRelations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventLogServiceServer is the server API for EventLogService service.
 // All implementations must embed UnimplementedEventLogServiceServer
 // for forward compatibility.
@@ -113,6 +154,14 @@ type EventLogServiceServer interface {
 	// ListEvents returns entries matching the filters, newest first unless
 	// order_by says otherwise, one page at a time.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
+	// PutRelations registers relations between objects, along which later
+	// entries propagate. Putting a relation that exists already is a no-op.
+	PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error)
+	// DeleteRelations removes relations. Removing a relation that does not
+	// exist is not an error. Entries already written are never changed.
+	DeleteRelations(context.Context, *DeleteRelationsRequest) (*DeleteRelationsResponse, error)
+	// ListRelations returns registered relations, filtered by either end.
+	ListRelations(context.Context, *ListRelationsRequest) (*ListRelationsResponse, error)
 	mustEmbedUnimplementedEventLogServiceServer()
 }
 
@@ -134,6 +183,15 @@ func (UnimplementedEventLogServiceServer) GetEvent(context.Context, *GetEventReq
 }
 func (UnimplementedEventLogServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
+}
+func (UnimplementedEventLogServiceServer) PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutRelations not implemented")
+}
+func (UnimplementedEventLogServiceServer) DeleteRelations(context.Context, *DeleteRelationsRequest) (*DeleteRelationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRelations not implemented")
+}
+func (UnimplementedEventLogServiceServer) ListRelations(context.Context, *ListRelationsRequest) (*ListRelationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRelations not implemented")
 }
 func (UnimplementedEventLogServiceServer) mustEmbedUnimplementedEventLogServiceServer() {}
 func (UnimplementedEventLogServiceServer) testEmbeddedByValue()                         {}
@@ -228,6 +286,60 @@ func _EventLogService_ListEvents_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventLogService_PutRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutRelationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).PutRelations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_PutRelations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).PutRelations(ctx, req.(*PutRelationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventLogService_DeleteRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRelationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).DeleteRelations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_DeleteRelations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).DeleteRelations(ctx, req.(*DeleteRelationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventLogService_ListRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRelationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).ListRelations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_ListRelations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).ListRelations(ctx, req.(*ListRelationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventLogService_ServiceDesc is the grpc.ServiceDesc for EventLogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -250,6 +362,18 @@ var EventLogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEvents",
 			Handler:    _EventLogService_ListEvents_Handler,
+		},
+		{
+			MethodName: "PutRelations",
+			Handler:    _EventLogService_PutRelations_Handler,
+		},
+		{
+			MethodName: "DeleteRelations",
+			Handler:    _EventLogService_DeleteRelations_Handler,
+		},
+		{
+			MethodName: "ListRelations",
+			Handler:    _EventLogService_ListRelations_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
