@@ -27,3 +27,15 @@ func (e *InvalidError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.
 func Invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
+
+// FanoutError says that a write would propagate to more objects than the
+// cap on children per source entry allows; nothing was written.
+type FanoutError struct {
+	Limit  int       // the cap
+	Source ObjectRef // the object acted on
+}
+
+func (e *FanoutError) Error() string {
+	return fmt.Sprintf("an entry on %s/%s would propagate to more than %d objects, the cap on children per entry (--max-fanout); nothing was written",
+		e.Source.ContentType, e.Source.ObjectID, e.Limit)
+}

@@ -11,19 +11,19 @@ import (
 
 // appender is the part of the store the committer writes through.
 type appender interface {
-	Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error)
+	Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error)
 }
 
-// write is one caller's request to the committer: events to append
+// write is one caller's request to the committer: entries to append
 // atomically, and where to send the outcome.
 type write struct {
-	events []eventlog.Event
+	writes []eventlog.Write
 	done   chan writeResult // buffered: the committer never blocks on it
 }
 
 type writeResult struct {
-	events []eventlog.Event
-	err    error
+	written []eventlog.Written
+	err     error
 }
 
 // committer groups concurrent writes into one store append (group commit).
@@ -55,11 +55,11 @@ func newCommitter(store appender, maxEntries int, timeout time.Duration) *commit
 	return c
 }
 
-// Write appends events atomically and returns them as stored. It returns
+// Write appends entries atomically and returns them as stored. It returns
 // once the transaction has committed or failed, or when ctx ends; in the
 // last case the write may still commit.
-func (c *committer) Write(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error) {
-	w := &write{events: events, done: make(chan writeResult, 1)}
+func (c *committer) Write(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
+	w := &write{writes: writes, done: make(chan writeResult, 1)}
 	select {
 	case <-c.closing:
 		return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
@@ -74,12 +74,12 @@ func (c *committer) Write(ctx context.Context, events []eventlog.Event) ([]event
 	}
 	select {
 	case r := <-w.done:
-		return r.events, r.err
+		return r.written, r.err
 	case <-c.done:
 		// The loop has ended; it may have answered this write just before.
 		select {
 		case r := <-w.done:
-			return r.events, r.err
+			return r.written, r.err
 		default:
 			return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
 		}
@@ -113,13 +113,13 @@ func (c *committer) loop() {
 			}
 		}
 		batch := []*write{first}
-		n := len(first.events)
+		n := len(first.writes)
 	gather:
 		for n < c.maxEntries {
 			select {
 			case w := <-c.queue:
 				batch = append(batch, w)
-				n += len(w.events)
+				n += len(w.writes)
 			default:
 				break gather
 			}
@@ -133,30 +133,31 @@ func (c *committer) loop() {
 // does not fail the others and each caller gets its own outcome.
 func (c *committer) flush(batch []*write) {
 	if len(batch) == 1 {
-		out, err := c.append(batch[0].events)
+		out, err := c.append(batch[0].writes)
 		batch[0].done <- writeResult{out, err}
 		return
 	}
-	var all []eventlog.Event
+	var all []eventlog.Write
 	for _, w := range batch {
-		all = append(all, w.events...)
+		all = append(all, w.writes...)
 	}
 	out, err := c.append(all)
 	if err != nil {
 		for _, w := range batch {
-			out, err := c.append(w.events)
+			out, err := c.append(w.writes)
 			w.done <- writeResult{out, err}
 		}
 		return
 	}
 	for _, w := range batch {
-		w.done <- writeResult{events: out[:len(w.events):len(w.events)]}
-		out = out[len(w.events):]
+		n := len(w.writes)
+		w.done <- writeResult{written: out[:n:n]}
+		out = out[n:]
 	}
 }
 
-func (c *committer) append(events []eventlog.Event) ([]eventlog.Event, error) {
+func (c *committer) append(writes []eventlog.Write) ([]eventlog.Written, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	return c.store.Append(ctx, events)
+	return c.store.Append(ctx, writes)
 }

@@ -25,7 +25,7 @@ type fakeAppender struct {
 	started chan struct{}
 }
 
-func (f *fakeAppender) Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error) {
+func (f *fakeAppender) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
 	if f.release != nil {
 		select {
 		case f.started <- struct{}{}:
@@ -35,17 +35,17 @@ func (f *fakeAppender) Append(ctx context.Context, events []eventlog.Event) ([]e
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.batches = append(f.batches, len(events))
-	for _, e := range events {
-		if e.ObjectID == "bad" {
+	f.batches = append(f.batches, len(writes))
+	for _, w := range writes {
+		if w.Event.ObjectID == "bad" {
 			return nil, errors.New("refused")
 		}
 	}
-	out := make([]eventlog.Event, len(events))
-	for i, e := range events {
+	out := make([]eventlog.Written, len(writes))
+	for i, w := range writes {
 		f.last++
-		e.ID = f.last
-		out[i] = e
+		w.Event.ID = f.last
+		out[i] = eventlog.Written{Event: w.Event}
 	}
 	return out, nil
 }
@@ -56,17 +56,17 @@ func (f *fakeAppender) sizes() []int {
 	return append([]int(nil), f.batches...)
 }
 
-func entries(prefix string, n int) []eventlog.Event {
-	out := make([]eventlog.Event, n)
+func entries(prefix string, n int) []eventlog.Write {
+	out := make([]eventlog.Write, n)
 	for i := range out {
-		out[i] = eventlog.Event{ObjectID: fmt.Sprintf("%s-%d", prefix, i)}
+		out[i] = eventlog.Write{Event: eventlog.Event{ObjectID: fmt.Sprintf("%s-%d", prefix, i)}}
 	}
 	return out
 }
 
 // queueWrites starts one Write per batch and returns their outcomes, in
 // the order of batches, once all have returned.
-func queueWrites(c *committer, batches [][]eventlog.Event) func() []writeResult {
+func queueWrites(c *committer, batches [][]eventlog.Write) func() []writeResult {
 	results := make([]writeResult, len(batches))
 	var wg sync.WaitGroup
 	for i, b := range batches {
@@ -98,9 +98,9 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 	defer c.Close()
 
 	// The first write holds the store; the next ten queue behind it.
-	firstDone := queueWrites(c, [][]eventlog.Event{entries("first", 1)})
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
-	var batches [][]eventlog.Event
+	var batches [][]eventlog.Write
 	for i := range 10 {
 		batches = append(batches, entries(fmt.Sprint("w", i), 1+i%3))
 	}
@@ -117,12 +117,12 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("write %d error = %v", i, r.err)
 		}
-		if len(r.events) != len(batches[i]) {
-			t.Fatalf("write %d got %d entries back, want %d", i, len(r.events), len(batches[i]))
+		if len(r.written) != len(batches[i]) {
+			t.Fatalf("write %d got %d entries back, want %d", i, len(r.written), len(batches[i]))
 		}
-		for j, e := range r.events {
-			if e.ObjectID != batches[i][j].ObjectID || e.ID == 0 {
-				t.Errorf("write %d entry %d = %q id %d, want its own entry %q with an id", i, j, e.ObjectID, e.ID, batches[i][j].ObjectID)
+		for j, w := range r.written {
+			if w.Event.ObjectID != batches[i][j].Event.ObjectID || w.Event.ID == 0 {
+				t.Errorf("write %d entry %d = %q id %d, want its own entry %q with an id", i, j, w.Event.ObjectID, w.Event.ID, batches[i][j].Event.ObjectID)
 			}
 		}
 	}
@@ -132,9 +132,9 @@ func TestCommitterBoundsGroup(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
 	c := newCommitter(f, 5, time.Minute)
 	defer c.Close()
-	firstDone := queueWrites(c, [][]eventlog.Event{entries("first", 1)})
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
-	var batches [][]eventlog.Event
+	var batches [][]eventlog.Write
 	for i := range 12 {
 		batches = append(batches, entries(fmt.Sprint("w", i), 1))
 	}
@@ -154,10 +154,10 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
 	c := newCommitter(f, 100, time.Minute)
 	defer c.Close()
-	firstDone := queueWrites(c, [][]eventlog.Event{entries("first", 1)})
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
-	bad := []eventlog.Event{{ObjectID: "ok"}, {ObjectID: "bad"}}
-	done := queueWrites(c, [][]eventlog.Event{entries("a", 2), bad, entries("b", 1)})
+	bad := []eventlog.Write{{Event: eventlog.Event{ObjectID: "ok"}}, {Event: eventlog.Event{ObjectID: "bad"}}}
+	done := queueWrites(c, [][]eventlog.Write{entries("a", 2), bad, entries("b", 1)})
 	waitQueued(t, c, 3)
 	close(f.release)
 	firstDone()
@@ -175,9 +175,9 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
 	c := newCommitter(f, 100, time.Minute)
-	firstDone := queueWrites(c, [][]eventlog.Event{entries("first", 1)})
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
-	done := queueWrites(c, [][]eventlog.Event{entries("a", 1), entries("b", 1)})
+	done := queueWrites(c, [][]eventlog.Write{entries("a", 1), entries("b", 1)})
 	waitQueued(t, c, 2)
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
@@ -196,7 +196,7 @@ func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 func TestCommitterCallerGivesUp(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
 	c := newCommitter(f, 100, time.Minute)
-	firstDone := queueWrites(c, [][]eventlog.Event{entries("first", 1)})
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

@@ -426,15 +426,8 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 	f.Start = start
 	f.End = end.Truncate(time.Microsecond)
 
-	switch n := req.GetPageSize(); {
-	case n < 0:
-		return f, p, eventlog.Invalid("page_size", "must not be negative, got %d", n)
-	case n == 0:
-		p.Limit = eventlog.DefaultPageSize
-	case n > eventlog.MaxPageSize:
-		p.Limit = eventlog.MaxPageSize
-	default:
-		p.Limit = int(n)
+	if p.Limit, err = pageSize(req.GetPageSize()); err != nil {
+		return f, p, err
 	}
 
 	switch strings.ToLower(strings.Join(strings.Fields(req.GetOrderBy()), " ")) {
@@ -466,6 +459,20 @@ func orderName(ascending bool) string {
 		return "id asc"
 	}
 	return "id desc"
+}
+
+// pageSize applies AIP-158 to a requested page size: 0 means the default,
+// values above the maximum are lowered to it, negative values are invalid.
+func pageSize(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, eventlog.Invalid("page_size", "must not be negative, got %d", n)
+	case n == 0:
+		return eventlog.DefaultPageSize, nil
+	case n > eventlog.MaxPageSize:
+		return eventlog.MaxPageSize, nil
+	}
+	return int(n), nil
 }
 
 // A page token is the base64url encoding, without padding, of

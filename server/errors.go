@@ -19,7 +19,10 @@ func toStatus(err error) error {
 		return nil
 	}
 	var invalid *eventlog.InvalidError
+	var fanout *eventlog.FanoutError
 	switch {
+	case errors.As(err, &fanout):
+		return status.Error(codes.FailedPrecondition, fanout.Error())
 	case errors.As(err, &invalid):
 		st := status.New(codes.InvalidArgument, invalid.Error())
 		withDetails, derr := st.WithDetails(&errdetails.BadRequest{

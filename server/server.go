@@ -22,9 +22,13 @@ import (
 
 // Store is the storage the service needs.
 type Store interface {
-	Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error)
+	Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error)
 	Get(ctx context.Context, id int64) (eventlog.Event, error)
+	ChildCount(ctx context.Context, id int64) (int64, error)
 	List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error)
+	PutRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
+	DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
+	ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) ([]eventlog.Relation, error)
 }
 
 // Config configures a Server.
@@ -115,15 +119,40 @@ func (s *Server) fail(ctx context.Context, method string, err error) error {
 
 // LogEvent appends one entry.
 func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) (*eventlogv1.LogEventResponse, error) {
-	e, err := eventFromProto("event", req.GetEvent(), req.GetIdempotencyKey())
+	w, err := writeFromProto("", req)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
-	out, err := s.commit.Write(ctx, []eventlog.Event{e})
+	out, err := s.commit.Write(ctx, []eventlog.Write{w})
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
-	return &eventlogv1.LogEventResponse{Event: eventToProto(&out[0])}, nil
+	return writtenToProto(&out[0]), nil
+}
+
+// writeFromProto checks one LogEventRequest; prefix is its path in the
+// call ("" or "requests[3].").
+func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Write, error) {
+	e, err := eventFromProto(prefix+"event", req.GetEvent(), req.GetIdempotencyKey())
+	if err != nil {
+		return eventlog.Write{}, err
+	}
+	related, err := relatedFromProto(prefix+"related", req.GetRelated())
+	if err != nil {
+		return eventlog.Write{}, err
+	}
+	return eventlog.Write{Event: e, Related: related}, nil
+}
+
+func writtenToProto(w *eventlog.Written) *eventlogv1.LogEventResponse {
+	resp := &eventlogv1.LogEventResponse{Event: eventToProto(&w.Event)}
+	if len(w.Children) > 0 {
+		resp.Children = make([]*eventlogv1.Event, len(w.Children))
+		for i := range w.Children {
+			resp.Children[i] = eventToProto(&w.Children[i])
+		}
+	}
+	return resp
 }
 
 // LogEvents appends up to eventlog.MaxBatch entries atomically.
@@ -136,21 +165,21 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests",
 			"at most %d entries per call, got %d; split the batch", eventlog.MaxBatch, len(reqs)))
 	}
-	events := make([]eventlog.Event, len(reqs))
+	writes := make([]eventlog.Write, len(reqs))
 	for i, r := range reqs {
-		e, err := eventFromProto(fmt.Sprintf("requests[%d].event", i), r.GetEvent(), r.GetIdempotencyKey())
+		w, err := writeFromProto(fmt.Sprintf("requests[%d].", i), r)
 		if err != nil {
 			return nil, s.fail(ctx, "LogEvents", err)
 		}
-		events[i] = e
+		writes[i] = w
 	}
-	out, err := s.commit.Write(ctx, events)
+	out, err := s.commit.Write(ctx, writes)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvents", err)
 	}
 	resp := &eventlogv1.LogEventsResponse{Responses: make([]*eventlogv1.LogEventResponse, len(out))}
 	for i := range out {
-		resp.Responses[i] = &eventlogv1.LogEventResponse{Event: eventToProto(&out[i])}
+		resp.Responses[i] = writtenToProto(&out[i])
 	}
 	return resp, nil
 }
@@ -164,7 +193,11 @@ func (s *Server) GetEvent(ctx context.Context, req *eventlogv1.GetEventRequest) 
 	if err != nil {
 		return nil, s.fail(ctx, "GetEvent", err)
 	}
-	return &eventlogv1.GetEventResponse{Event: eventToProto(&e)}, nil
+	n, err := s.store.ChildCount(ctx, e.ID)
+	if err != nil {
+		return nil, s.fail(ctx, "GetEvent", err)
+	}
+	return &eventlogv1.GetEventResponse{Event: eventToProto(&e), ChildCount: n}, nil
 }
 
 // ListEvents returns one page of entries.

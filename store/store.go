@@ -28,14 +28,19 @@ type Config struct {
 	DSN string
 	// Now returns the current time; time.Now when nil. Tests set it.
 	Now func() time.Time
+	// Expander computes the entries propagated from each entry written;
+	// nil writes no children.
+	Expander eventlog.Expander
 }
 
 // Store is the log kept in a SQL database. It is safe for concurrent use.
 type Store struct {
-	d   *dialect
-	w   *sqlx.DB // writes; for SQLite a single connection
-	r   *sqlx.DB // reads; the same pool as w for PostgreSQL
-	now func() time.Time
+	d *dialect
+	w *sqlx.DB // writes; for SQLite a single connection
+	r *sqlx.DB // reads; the same pool as w for PostgreSQL
+
+	now    func() time.Time
+	expand eventlog.Expander
 }
 
 // dialect holds what differs between the databases.
@@ -70,7 +75,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.now = cfg.Now
+	s.now, s.expand = cfg.Now, cfg.Expander
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -189,16 +194,18 @@ func (t *dbTime) Scan(v any) error {
 	return nil
 }
 
-// Append writes events at the end of the log in one transaction, in order,
-// and returns them as stored: with ids, time and hashes. An event whose
-// idempotency key is already in the log is not written again; its place in
-// the result holds the stored entry instead (the same holds for a key used
-// twice within events). Either every new event is written or none is.
+// Append writes entries at the end of the log in one transaction, in order,
+// each followed by the entries propagated from it (when the store has an
+// Expander), and returns them as stored: with ids, time and hashes. A write
+// whose idempotency key is already in the log is not written again; its
+// place in the result holds the stored entry and its children instead (the
+// same holds for a key used twice within writes). Either every new entry is
+// written or none is.
 //
 // The store fills ID, Time, Hash and PrevHash; every other field is stored
 // as given, so callers validate first.
-func (s *Store) Append(ctx context.Context, events []eventlog.Event) ([]eventlog.Event, error) {
-	if len(events) == 0 {
+func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
+	if len(writes) == 0 {
 		return nil, nil
 	}
 	tx, err := s.w.BeginTxx(ctx, nil)
@@ -214,32 +221,52 @@ func (s *Store) Append(ctx context.Context, events []eventlog.Event) ([]eventlog
 	if err := tx.GetContext(ctx, &head, s.d.lockHead); err != nil {
 		return nil, fmt.Errorf("lock log head: %w", err)
 	}
-	existing, err := s.byKeys(ctx, tx, events)
+	found, err := s.byKeys(ctx, tx, writes)
 	if err != nil {
 		return nil, err
 	}
 
 	now := s.now().UTC().Truncate(time.Microsecond)
-	out := make([]eventlog.Event, len(events))
-	fresh := make([]*eventlog.Event, 0, len(events))
-	for i := range events {
-		if k := events[i].IdempotencyKey; k != "" {
-			if prev, ok := existing[k]; ok {
-				out[i] = *prev
-				continue
-			}
-		}
-		e := events[i]
+	seal := func(e *eventlog.Event) {
 		head.LastID++
 		e.ID = head.LastID
 		e.Time = now
-		eventlog.Seal(head.LastHash, &e)
+		eventlog.Seal(head.LastHash, e)
 		head.LastHash = e.Hash
-		out[i] = e
-		if e.IdempotencyKey != "" {
-			existing[e.IdempotencyKey] = &out[i]
+	}
+	graph := &txGraph{tx: tx}
+	out := make([]eventlog.Written, len(writes))
+	var fresh []*eventlog.Event
+	for i := range writes {
+		key := writes[i].Event.IdempotencyKey
+		if prev, ok := found[key]; ok && key != "" {
+			out[i] = *prev
+			continue
 		}
-		fresh = append(fresh, &out[i])
+		src := writes[i].Event
+		seal(&src)
+		var children []eventlog.Event
+		if s.expand != nil {
+			if children, err = s.expand.Expand(ctx, &src, writes[i].Related, graph); err != nil {
+				return nil, err
+			}
+		}
+		for j := range children {
+			c := &children[j]
+			c.IdempotencyKey = ""
+			seal(c)
+			if c.SourceID < src.ID || c.SourceID >= c.ID {
+				return nil, fmt.Errorf("propagate entry %d: child %d has source %d outside the write", src.ID, c.ID, c.SourceID)
+			}
+		}
+		out[i] = eventlog.Written{Event: src, Children: children}
+		if key != "" {
+			found[key] = &out[i]
+		}
+		fresh = append(fresh, &out[i].Event)
+		for j := range out[i].Children {
+			fresh = append(fresh, &out[i].Children[j])
+		}
 	}
 	if len(fresh) == 0 {
 		return out, nil
@@ -261,13 +288,14 @@ func (s *Store) Append(ctx context.Context, events []eventlog.Event) ([]eventlog
 	return out, nil
 }
 
-// byKeys returns the stored entries whose idempotency keys appear in events.
-func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, events []eventlog.Event) (map[string]*eventlog.Event, error) {
-	found := make(map[string]*eventlog.Event)
+// byKeys returns the stored entries, with their children, whose
+// idempotency keys appear in writes.
+func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, writes []eventlog.Write) (map[string]*eventlog.Written, error) {
+	found := make(map[string]*eventlog.Written)
 	var keys []any
 	seen := make(map[string]bool)
-	for i := range events {
-		if k := events[i].IdempotencyKey; k != "" && !seen[k] {
+	for i := range writes {
+		if k := writes[i].Event.IdempotencyKey; k != "" && !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
 		}
@@ -287,11 +315,44 @@ func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, events []eventlog.Event
 			if err != nil {
 				return nil, err
 			}
-			found[e.IdempotencyKey] = &e
+			children, err := s.descendants(ctx, tx, e.ID)
+			if err != nil {
+				return nil, err
+			}
+			found[e.IdempotencyKey] = &eventlog.Written{Event: e, Children: children}
 		}
 		keys = keys[n:]
 	}
 	return found, nil
+}
+
+// descendants returns the entries propagated from entry id, directly or
+// through other children. They were written in the same transaction, right
+// after it: the run of entries after id whose source is id or later.
+func (s *Store) descendants(ctx context.Context, tx *sqlx.Tx, id int64) ([]eventlog.Event, error) {
+	const page = 256
+	var out []eventlog.Event
+	cursor := id
+	for {
+		var rows []row
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT `+columns+` FROM events WHERE id > ? ORDER BY id LIMIT ?`), cursor, page); err != nil {
+			return nil, fmt.Errorf("read children of entry %d: %w", id, err)
+		}
+		for i := range rows {
+			if rows[i].SourceID < id {
+				return out, nil
+			}
+			e, err := rows[i].event()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+			cursor = e.ID
+		}
+		if len(rows) < page {
+			return out, nil
+		}
+	}
 }
 
 func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
@@ -341,6 +402,16 @@ func (s *Store) Get(ctx context.Context, id int64) (eventlog.Event, error) {
 		return eventlog.Event{}, fmt.Errorf("get entry %d: %w", id, err)
 	}
 	return r.event()
+}
+
+// ChildCount returns how many entries were propagated directly from entry
+// id.
+func (s *Store) ChildCount(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	if err := s.r.GetContext(ctx, &n, s.r.Rebind(`SELECT COUNT(*) FROM events WHERE source_id = ?`), id); err != nil {
+		return 0, fmt.Errorf("count children of entry %d: %w", id, err)
+	}
+	return n, nil
 }
 
 // List returns up to p.Limit entries that match f, after p.Cursor in the

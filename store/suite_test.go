@@ -69,6 +69,7 @@ func runSuite(t *testing.T, b backend) {
 		{"PagingWhileInserting", testPagingWhileInserting},
 		{"ReopenKeepsChain", testReopenKeepsChain},
 	}
+	tests = append(tests, propagationTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
 	}
@@ -99,12 +100,25 @@ func ev(typ eventlog.EventType, actor, contentType, objectID string) eventlog.Ev
 
 func mustAppend(t *testing.T, s *store.Store, events ...eventlog.Event) []eventlog.Event {
 	t.Helper()
-	out, err := s.Append(context.Background(), events)
+	out, err := s.Append(context.Background(), writes(events...))
 	if err != nil {
 		t.Fatalf("Append(%d events) error = %v", len(events), err)
 	}
 	if len(out) != len(events) {
 		t.Fatalf("Append(%d events) returned %d", len(events), len(out))
+	}
+	stored := make([]eventlog.Event, len(out))
+	for i := range out {
+		stored[i] = out[i].Event
+	}
+	return stored
+}
+
+// writes wraps entries into writes that name no related objects.
+func writes(events ...eventlog.Event) []eventlog.Write {
+	out := make([]eventlog.Write, len(events))
+	for i, e := range events {
+		out[i] = eventlog.Write{Event: e}
 	}
 	return out
 }
@@ -435,7 +449,7 @@ func testBatchAllOrNothing(t *testing.T, b backend) {
 	}
 	batch = append(batch, ev(eventlog.TypeEdit, "a", "T", "boom"))
 	batch[0].IdempotencyKey = "in-failed-batch"
-	if _, err := s.Append(context.Background(), batch); err == nil {
+	if _, err := s.Append(context.Background(), writes(batch...)); err == nil {
 		t.Fatalf("Append of a batch with a failing entry: no error")
 	}
 	all := listAll(t, s, eventlog.Filter{})
@@ -493,7 +507,7 @@ func testConcurrentWriters(t *testing.T, b backend) {
 				for j := range n {
 					batch = append(batch, ev(eventlog.TypeEdit, fmt.Sprint("w", w), "T", fmt.Sprint(i, ".", j)))
 				}
-				if _, err := s.Append(ctx, batch); err != nil {
+				if _, err := s.Append(ctx, writes(batch...)); err != nil {
 					errs <- err
 					return
 				}

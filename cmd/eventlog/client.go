@@ -320,6 +320,9 @@ and login_failed; the actor needs a name (--actor), an id (--actor-id) or
 both. --object names the object acted on as CONTENT_TYPE/OBJECT_ID, split at
 the first slash, so the id may itself contain slashes.
 
+It prints the entry, then the entries propagated from it to related objects
+(registered with "eventlog relate", or named here with --related).
+
 A retried call with the same --idempotency-key prints the entry written by
 the first call instead of writing a second one.`,
 	example: `  eventlog log --type edit --actor alice --actor-id 42 --actor-kind user \
@@ -343,6 +346,15 @@ func parseLog(e *env, args []string) (*eventlogv1.LogEventRequest, *clientOption
 		key      = fs.String("idempotency-key", "", "`key` that makes a retried call return the first call's entry")
 		occurred = fs.String("occurred", "", "`time` the action happened, RFC 3339, such as 2026-01-02T15:04:05Z")
 	)
+	var related []*eventlogv1.ObjectRef
+	fs.Func("related", "an object related to this one for this write, as `TYPE/ID`; it receives a propagated entry (repeatable)", func(v string) error {
+		ct, id, err := splitObject("related", v)
+		if err != nil {
+			return err
+		}
+		related = append(related, &eventlogv1.ObjectRef{ContentType: ct, ObjectId: id})
+		return nil
+	})
 	rest, err := parseFlags(fs, e, logHelp, args)
 	if err != nil {
 		return nil, nil, err
@@ -393,7 +405,7 @@ func parseLog(e *env, args []string) (*eventlogv1.LogEventRequest, *clientOption
 			return nil, nil, err
 		}
 	}
-	return &eventlogv1.LogEventRequest{Event: ev, IdempotencyKey: *key}, &o, nil
+	return &eventlogv1.LogEventRequest{Event: ev, IdempotencyKey: *key, Related: related}, &o, nil
 }
 
 func parseDetails(s string) (*structpb.Struct, error) {
@@ -424,7 +436,12 @@ func runLog(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return rpcError(err)
 	}
-	return o.print(e.stdout, resp.GetEvent())
+	for _, ev := range append([]*eventlogv1.Event{resp.GetEvent()}, resp.GetChildren()...) {
+		if err := o.print(e.stdout, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var getHelp = commandHelp{
@@ -475,6 +492,9 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	resp, err := client.GetEvent(cctx, req)
 	if err != nil {
 		return rpcError(err)
+	}
+	if n := resp.GetChildCount(); n > 0 {
+		fmt.Fprintf(e.stderr, "%d propagated entries: eventlog list --source-id %d\n", n, req.GetId())
 	}
 	return o.print(e.stdout, resp.GetEvent())
 }

@@ -393,6 +393,70 @@ func testEndToEnd(t *testing.T, db string) {
 		}
 	})
 
+	t.Run("Propagation", func(t *testing.T) {
+		out, err := ts.cli(t, "relate", "Note/n1", "Entity/e1", "--kind", "links")
+		if err != nil || !strings.Contains(out, "1 relations registered, 1 new") {
+			t.Fatalf("eventlog relate = %q, %v", out, err)
+		}
+		_, err = c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: []*eventlogv1.Relation{
+			{From: &eventlogv1.ObjectRef{ContentType: "Note", ObjectId: "n1"}, To: &eventlogv1.ObjectRef{ContentType: "Entity", ObjectId: "e2"}},
+			{From: &eventlogv1.ObjectRef{ContentType: "Note", ObjectId: "n1"}, To: &eventlogv1.ObjectRef{ContentType: "Entity", ObjectId: "e1"}, Kind: "links"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.LogEvent(ctx, &eventlogv1.LogEventRequest{
+			Event:   newEvent(eventlogv1.EventType_EVENT_TYPE_EDIT, "dave", "Note", "n1"),
+			Related: []*eventlogv1.ObjectRef{{ContentType: "Artifact", ObjectId: "a1"}},
+		})
+		if err != nil {
+			t.Fatalf("LogEvent with relations: %v", err)
+		}
+		src := resp.GetEvent()
+		var got []string
+		for i, ch := range resp.GetChildren() {
+			got = append(got, ch.GetContentType()+"/"+ch.GetObjectId())
+			if ch.GetId() != src.GetId()+1+int64(i) || ch.GetSourceId() != src.GetId() || ch.GetEventType() != eventlogv1.EventType_EVENT_TYPE_EDIT {
+				t.Errorf("child %d = %v, want an EDIT with id %d propagated from %d", i, ch, src.GetId()+1+int64(i), src.GetId())
+			}
+		}
+		if diff := cmp.Diff([]string{"Artifact/a1", "Entity/e1", "Entity/e2"}, got); diff != "" {
+			t.Errorf("children (-want +got):\n%s", diff)
+		}
+		g, err := c.GetEvent(ctx, &eventlogv1.GetEventRequest{Id: src.GetId()})
+		if err != nil || g.GetChildCount() != 3 {
+			t.Errorf("GetEvent(source).child_count = %d, %v; want 3", g.GetChildCount(), err)
+		}
+		sid := src.GetId()
+		list, err := c.ListEvents(ctx, &eventlogv1.ListEventsRequest{SourceId: &sid, OrderBy: "id asc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(resp.GetChildren(), list.GetEvents(), protocmp.Transform()); diff != "" {
+			t.Errorf("ListEvents(source_id) (-returned +listed):\n%s", diff)
+		}
+		out, err = ts.cli(t, "relations", "--from", "note/n1")
+		if want := "Note/n1 -> Entity/e1 [links]\nNote/n1 -> Entity/e2\n"; err != nil || out != want {
+			t.Errorf("eventlog relations = %q, %v; want %q", out, err, want)
+		}
+		out, err = ts.cli(t, "unrelate", "Note/n1", "Entity/e1", "--kind", "links")
+		if err != nil || !strings.Contains(out, "1 relations removed") {
+			t.Errorf("eventlog unrelate = %q, %v", out, err)
+		}
+		// A fetch never propagates; a bad related object is named.
+		f, err := c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: newEvent(eventlogv1.EventType_EVENT_TYPE_FETCH, "dave", "Note", "n1")})
+		if err != nil || len(f.GetChildren()) != 0 {
+			t.Errorf("fetch: %d children, %v; want none", len(f.GetChildren()), err)
+		}
+		_, err = c.LogEvent(ctx, &eventlogv1.LogEventRequest{
+			Event:   newEvent(eventlogv1.EventType_EVENT_TYPE_EDIT, "dave", "Note", "n1"),
+			Related: []*eventlogv1.ObjectRef{{ContentType: "Artifact"}},
+		})
+		checkInvalid(t, err, "related[0].object_id")
+		_, err = c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{})
+		checkInvalid(t, err, "relations")
+	})
+
 	// A restarted server keeps the log and its idempotency keys.
 	ts.stop(t)
 	ts2 := startServer(t, db)

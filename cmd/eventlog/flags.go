@@ -1,9 +1,6 @@
 package main
 
-import (
-	"errors"
-	"flag"
-)
+import "strconv"
 
 // envOr returns the environment variable key, or def when it is unset or
 // empty. Flags use it for their defaults, so a flag beats the environment,
@@ -15,11 +12,15 @@ func envOr(e *env, key, def string) string {
 	return def
 }
 
-// flagError turns an error from FlagSet.Parse, which has already printed the
-// problem and the usage, into the error a command returns.
-func flagError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
+// envInt is envOr for a whole number.
+func envInt(e *env, key string, def int) (int, error) {
+	v := e.getenv(key)
+	if v == "" {
+		return def, nil
 	}
-	return &usageError{msg: err.Error(), reported: true}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, usagef("%s: want a whole number, got %q", key, v)
+	}
+	return n, nil
 }

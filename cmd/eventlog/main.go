@@ -18,29 +18,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		var u *usageError
-		reported := errors.As(err, &u) && u.reported
-		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errReported) && !reported {
-			fmt.Fprintf(os.Stderr, "eventlog: %v\n", err)
-		}
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	default:
+		fmt.Fprintf(os.Stderr, "eventlog: %v\n", err)
 		os.Exit(exitCode(err))
 	}
 }
 
-// errReported is returned by a command that has already told the user what
-// went wrong; main only sets the exit status.
-var errReported = errors.New("reported")
-
 // usageError marks a mistake in the command line; it exits with status 2.
-// reported says the user has already been told.
-type usageError struct {
-	msg      string
-	reported bool
-}
+type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -77,6 +64,10 @@ func commands() []command {
 		{"log", "append an entry to the log", runLog},
 		{"get", "print one entry", runGet},
 		{"list", "list entries, newest first, with filters", runList},
+		{"relate", "register relations between objects, along which entries propagate", runRelate},
+		{"unrelate", "remove relations", runUnrelate},
+		{"relations", "list registered relations", runRelations},
+		{"rules", "check a propagation rules file (rules check FILE)", runRules},
 	}
 }
 

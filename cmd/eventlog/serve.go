@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
 	"google.golang.org/grpc"
@@ -20,33 +22,35 @@ import (
 type serveConfig struct {
 	db              string
 	grpcAddr        string
+	rules           string
+	maxFanout       int
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
 }
 
-const serveHelp = `Usage: eventlog serve [flags]
+var serveHelp = commandHelp{
+	usage: "eventlog serve [flags]",
+	description: `Serve runs the eventlog server: the gRPC API (with server reflection and
+the standard health service) over a log kept in SQLite or PostgreSQL.
+Schema migrations are applied at start-up. SIGINT or SIGTERM stops it
+gracefully: it stops accepting calls, finishes the writes in flight and
+closes the database.
 
-Runs the eventlog server: the gRPC API (with server reflection and the
-standard health service) over a log kept in SQLite or PostgreSQL. Schema
-migrations are applied at start-up. SIGINT or SIGTERM stops it gracefully:
-it stops accepting calls, finishes the writes in flight and closes the
-database.
+Entries propagate to related objects by the rules in --rules (see
+"eventlog rules --help"); without it, CREATE, EDIT and DELETE propagate one
+hop along every registered relation as EDIT.
 
-Without API keys the server only listens on loopback addresses.
-
-Examples:
-  eventlog serve                                   # SQLite file eventlog.db here
-  eventlog serve --db /var/lib/eventlog/log.db
-  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require'
-
-Flags (each falls back to the environment variable shown):
-`
+Without API keys the server only listens on loopback addresses. Each flag
+falls back to the environment variable named in its description.`,
+	example: `  eventlog serve                                   # SQLite file eventlog.db here
+  eventlog serve --db /var/lib/eventlog/log.db --rules rules.yaml
+  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require'`,
+}
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	fs.StringVar(&cfg.db, "db", envOr(e, "EVENTLOG_DB", "eventlog.db"),
 		"database: a SQLite file path, or a postgres:// URL (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
@@ -57,15 +61,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"least level logged: debug, info, warn or error (env EVENTLOG_LOG_LEVEL)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second,
 		"how long to wait for in-flight calls when stopping")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveHelp)
-		fs.PrintDefaults()
+	fs.StringVar(&cfg.rules, "rules", envOr(e, "EVENTLOG_RULES", ""),
+		"propagation rules `file` (YAML); CRADLE's defaults when empty (env EVENTLOG_RULES)")
+	fanout, err := envInt(e, "EVENTLOG_MAX_FANOUT", eventlog.DefaultMaxFanout)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	fs.IntVar(&cfg.maxFanout, "max-fanout", fanout,
+		"most entries one entry may propagate to; a write past it fails and writes nothing (env EVENTLOG_MAX_FANOUT)")
+	rest, err := parseFlags(fs, e, serveHelp, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("serve takes no arguments, got %q", fs.Args())
+	if err := noArgs(serveHelp, rest); err != nil {
+		return err
+	}
+	if cfg.maxFanout < 1 {
+		return usagef("--max-fanout: want 1 or more, got %d", cfg.maxFanout)
 	}
 	logger, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
@@ -78,7 +90,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := checkLoopback(cfg.grpcAddr); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, store.Config{DSN: cfg.db})
+	var rules []propagation.Rule // nil: the defaults
+	if cfg.rules != "" {
+		var err error
+		if rules, err = propagation.LoadRules(cfg.rules); err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+	}
+	engine, err := propagation.New(propagation.Config{Rules: rules, MaxFanout: cfg.maxFanout})
+	if err != nil {
+		return fmt.Errorf("--rules: %w", err)
+	}
+	st, err := store.Open(ctx, store.Config{DSN: cfg.db, Expander: engine})
 	if err != nil {
 		return err
 	}
@@ -97,7 +120,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(lis) }()
-	log.Info("serving gRPC", "addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect())
+	log.Info("serving gRPC", "addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
+		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout)
 
 	select {
 	case err := <-served:
@@ -169,4 +193,11 @@ func redactDSN(dsn string) string {
 		return "postgres://(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+func rulesName(path string) string {
+	if path == "" {
+		return "defaults"
+	}
+	return path
 }

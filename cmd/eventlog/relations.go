@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/propagation"
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+)
+
+var relateHelp = commandHelp{
+	usage: "eventlog relate FROM TO [flags]  |  eventlog relate --file FILE [flags]",
+	description: `Relate registers relations between objects, each written TYPE/ID. Entries
+logged later on FROM propagate to TO, as the server's propagation rules
+allow (by default CREATE, EDIT and DELETE propagate one hop as EDIT).
+Registering a relation that exists already changes nothing.
+
+With --file, relations are read one a line, "FROM TO [KIND]" ("-" reads
+standard input), and sent 1,000 a call.`,
+	example: `  eventlog relate Note/n1 Entity/e1 --kind links
+  printf 'Note/n1 Entity/e2\nEntity/e1 EntryClass/actor\n' | eventlog relate --file -`,
+}
+
+var unrelateHelp = commandHelp{
+	usage: "eventlog unrelate FROM TO [flags]  |  eventlog unrelate --file FILE [flags]",
+	description: `Unrelate removes relations registered with "eventlog relate". Later
+entries no longer propagate along them; entries already written stay as
+they are. Removing a relation that does not exist is not an error.`,
+	example: `  eventlog unrelate Note/n1 Entity/e1 --kind links`,
+}
+
+// relationFlags are the flags of relate and unrelate.
+type relationFlags struct {
+	clientOptions
+	kind string
+	file string
+}
+
+// parseRelations reads the relations named by the arguments of relate or
+// unrelate.
+func parseRelations(e *env, name string, h commandHelp, args []string) ([]*eventlogv1.Relation, *relationFlags, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var o relationFlags
+	o.register(fs)
+	fs.StringVar(&o.kind, "kind", "", "`kind` of the relation, such as links (default none)")
+	fs.StringVar(&o.file, "file", "", "read relations from `FILE`, one \"FROM TO [KIND]\" a line; - for standard input")
+	rest, err := parseFlags(fs, e, h, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.resolve(fs, e); err != nil {
+		return nil, nil, err
+	}
+	if o.file != "" {
+		if len(rest) > 0 {
+			return nil, nil, usagef("give relations either as FROM TO or with --file, not both")
+		}
+		rels, err := readRelations(e, o.file, o.kind)
+		return rels, &o, err
+	}
+	if len(rest) != 2 {
+		return nil, nil, usagef("want FROM TO, such as Note/n1 Entity/e1, got %d arguments (see %s --help)", len(rest), commandName(h))
+	}
+	rel, err := relationArg(rest[0], rest[1], o.kind)
+	if err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	return []*eventlogv1.Relation{rel}, &o, nil
+}
+
+func relationArg(from, to, kind string) (*eventlogv1.Relation, error) {
+	fct, fid, err := splitObject("from", from)
+	if err != nil {
+		return nil, fmt.Errorf("FROM: want TYPE/ID, such as Note/n1, got %q", from)
+	}
+	tct, tid, err := splitObject("to", to)
+	if err != nil {
+		return nil, fmt.Errorf("TO: want TYPE/ID, such as Entity/e1, got %q", to)
+	}
+	return &eventlogv1.Relation{
+		From: &eventlogv1.ObjectRef{ContentType: fct, ObjectId: fid},
+		To:   &eventlogv1.ObjectRef{ContentType: tct, ObjectId: tid},
+		Kind: kind,
+	}, nil
+}
+
+// readRelations reads "FROM TO [KIND]" lines; blank lines and lines
+// starting with # are skipped. kind applies where a line names none.
+func readRelations(e *env, path, kind string) ([]*eventlogv1.Relation, error) {
+	var r io.Reader = e.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var rels []*eventlogv1.Relation
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		f := strings.Fields(text)
+		if len(f) < 2 || len(f) > 3 {
+			return nil, fmt.Errorf("%s:%d: want FROM TO [KIND], got %q", path, line, text)
+		}
+		k := kind
+		if len(f) == 3 {
+			k = f[2]
+		}
+		rel, err := relationArg(f[0], f[1], k)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		}
+		rels = append(rels, rel)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--file %s: %w", path, err)
+	}
+	if len(rels) == 0 {
+		return nil, fmt.Errorf("--file %s: no relations in it", path)
+	}
+	return rels, nil
+}
+
+// sendRelations sends rels in calls of at most eventlog.MaxRelationsPerCall
+// and returns the sum of the counts the calls report.
+func sendRelations(ctx context.Context, o *relationFlags, e *env, rels []*eventlogv1.Relation,
+	call func(context.Context, eventlogv1.EventLogServiceClient, []*eventlogv1.Relation) (int32, error)) (int, error) {
+	client, closeConn, err := o.connect(ctx, e)
+	if err != nil {
+		return 0, err
+	}
+	defer closeConn()
+	total := 0
+	for len(rels) > 0 {
+		n := min(len(rels), eventlog.MaxRelationsPerCall)
+		cctx, cancel := o.callContext(ctx)
+		k, err := call(cctx, client, rels[:n])
+		cancel()
+		if err != nil {
+			return total, rpcError(err)
+		}
+		total += int(k)
+		rels = rels[n:]
+	}
+	return total, nil
+}
+
+// runRelate is "eventlog relate".
+func runRelate(ctx context.Context, e *env, args []string) error {
+	rels, o, err := parseRelations(e, "relate", relateHelp, args)
+	if err != nil {
+		return err
+	}
+	n, err := sendRelations(ctx, o, e, rels, func(ctx context.Context, c eventlogv1.EventLogServiceClient, rels []*eventlogv1.Relation) (int32, error) {
+		resp, err := c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: rels})
+		return resp.GetCreated(), err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d relations registered, %d new\n", len(rels), n)
+	return nil
+}
+
+// runUnrelate is "eventlog unrelate".
+func runUnrelate(ctx context.Context, e *env, args []string) error {
+	rels, o, err := parseRelations(e, "unrelate", unrelateHelp, args)
+	if err != nil {
+		return err
+	}
+	n, err := sendRelations(ctx, o, e, rels, func(ctx context.Context, c eventlogv1.EventLogServiceClient, rels []*eventlogv1.Relation) (int32, error) {
+		resp, err := c.DeleteRelations(ctx, &eventlogv1.DeleteRelationsRequest{Relations: rels})
+		return resp.GetDeleted(), err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d relations removed\n", n)
+	return nil
+}
+
+var relationsHelp = commandHelp{
+	usage: "eventlog relations [flags]",
+	description: `Relations lists registered relations, one "FROM -> TO [KIND]" a line (or
+JSON with --format json), ordered by FROM, TO and KIND. --from and --to
+take TYPE/ID, or TYPE alone for every object of the type.`,
+	example: `  eventlog relations --from Note/n1
+  eventlog relations --to Entity --all`,
+}
+
+// runRelations is "eventlog relations".
+func runRelations(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("relations", flag.ContinueOnError)
+	var o clientOptions
+	o.register(fs)
+	fs.Lookup("format").Usage = "output `format`: text (FROM -> TO [KIND]) or json (one object a line)"
+	fs.Lookup("format").DefValue = "text"
+	o.format = "text"
+	var (
+		from  = fs.String("from", "", "only relations from this object, `TYPE/ID`, or from any object of TYPE")
+		to    = fs.String("to", "", "only relations to this object, `TYPE/ID`, or to any object of TYPE")
+		kind  = fs.String("kind", "", "only relations of this `kind`")
+		limit = fs.Int("limit", 0, "relations per page (`N`); 0 for the server's default of 50")
+		token = fs.String("page-token", "", "continue a listing from this `token`")
+		all   = fs.Bool("all", false, "follow the pages to the last one")
+	)
+	rest, err := parseFlags(fs, e, relationsHelp, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(relationsHelp, rest); err != nil {
+		return err
+	}
+	if o.format == "nginx" {
+		return usagef("--format: want text or json, got %q", o.format)
+	}
+	text := o.format == "text"
+	if text {
+		o.format = "json" // satisfies resolve; output below is text
+	}
+	if err := o.resolve(fs, e); err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("--limit: want 0 or more, got %d", *limit)
+	}
+	req := &eventlogv1.ListRelationsRequest{Kind: *kind, PageSize: int32(min(*limit, eventlog.MaxPageSize)), PageToken: *token}
+	end := func(s string) *eventlogv1.ObjectRef {
+		if s == "" {
+			return nil
+		}
+		ct, id, _ := strings.Cut(s, "/")
+		return &eventlogv1.ObjectRef{ContentType: ct, ObjectId: id}
+	}
+	req.From, req.To = end(*from), end(*to)
+
+	client, closeConn, err := o.connect(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	for {
+		cctx, cancel := o.callContext(ctx)
+		resp, err := client.ListRelations(cctx, req)
+		cancel()
+		if err != nil {
+			return rpcError(err)
+		}
+		for _, r := range resp.GetRelations() {
+			if err := printRelation(e.stdout, r, text); err != nil {
+				return err
+			}
+		}
+		next := resp.GetNextPageToken()
+		if next == "" {
+			return nil
+		}
+		if !*all {
+			fmt.Fprintf(e.stderr, "more relations: --page-token %s\n", next)
+			return nil
+		}
+		req.PageToken = next
+	}
+}
+
+func printRelation(w io.Writer, r *eventlogv1.Relation, text bool) error {
+	if !text {
+		b, err := compactJSON(r)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	line := fmt.Sprintf("%s/%s -> %s/%s", r.GetFrom().GetContentType(), r.GetFrom().GetObjectId(),
+		r.GetTo().GetContentType(), r.GetTo().GetObjectId())
+	if r.GetKind() != "" {
+		line += " [" + r.GetKind() + "]"
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+var rulesHelp = commandHelp{
+	usage: "eventlog rules check FILE",
+	description: `Rules check reads a propagation rules file, as "eventlog serve --rules"
+would, and prints each rule in words, or the line and the problem of the
+first mistake (exit status 1). It needs no server.
+
+A rules file lists which entries propagate where:
+
+  rules:
+    - from: Note              # source content type(s), or "*" (the default)
+      on: [create, edit]      # source event types (default create, edit, delete)
+      to: [Entity]            # reached content type(s), or "*" (the default)
+      kind: links             # only relations of this kind (default: any)
+      as: edit                # event type of the children (default edit)
+      depth: 1                # hops, 1 to 5 (default 1)
+      direction: forward      # forward, reverse or both (default forward)
+    - to: [User]              # User objects never receive children
+      stop: true`,
+	example: `  eventlog rules check deploy/rules.yaml`,
+}
+
+// runRules is "eventlog rules check FILE".
+func runRules(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
+	rest, err := parseFlags(fs, e, rulesHelp, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 || rest[0] != "check" {
+		return usagef("usage: %s", rulesHelp.usage)
+	}
+	rules, err := propagation.LoadRules(rest[1])
+	if err != nil {
+		return err
+	}
+	if _, err := propagation.New(propagation.Config{Rules: rules}); err != nil {
+		return fmt.Errorf("%s: %w", rest[1], err)
+	}
+	for _, r := range rules {
+		fmt.Fprintln(e.stdout, r.Describe())
+	}
+	fmt.Fprintf(e.stdout, "%s: %d rules, ok\n", rest[1], len(rules))
+	return nil
+}

@@ -1,0 +1,127 @@
+package propagation_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/propagation"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseRules(t *testing.T) {
+	got := mustRules(t, `
+rules:
+  - from: [Note, Memo]
+    on: [create, EDIT, event_type_delete]
+    to: Entity
+    kind: links
+    as: fetch
+    depth: 3
+    direction: both
+  - to: [User]
+    stop: true
+  - {}
+`)
+	want := []propagation.Rule{
+		{
+			From: []string{"Note", "Memo"}, To: []string{"Entity"}, Kind: "links",
+			On:        []eventlog.EventType{eventlog.TypeCreate, eventlog.TypeEdit, eventlog.TypeDelete},
+			As:        eventlog.TypeFetch, Depth: 3, Direction: propagation.Both, Line: 3,
+		},
+		{From: []string{"*"}, To: []string{"User"}, On: eventlog.EventTypes(), As: eventlog.TypeEdit, Depth: 1, Stop: true, Line: 10},
+		{
+			From: []string{"*"}, To: []string{"*"}, As: eventlog.TypeEdit, Depth: 1, Line: 12,
+			On: []eventlog.EventType{eventlog.TypeCreate, eventlog.TypeEdit, eventlog.TypeDelete},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseRules (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRulesErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"empty file", "", "1: empty file"},
+		{"not a mapping", "- a\n", "1: want a mapping"},
+		{"unknown top key", "rules: []\nrulez: []\n", `2: unknown key "rulez"`},
+		{"no rules key", "other: 1\n", `1: unknown key "other"`},
+		{"rules not a list", "rules: 3\n", `1: "rules" must be a list`},
+		{"rule not a mapping", "rules:\n  - edit\n", "2: a rule must be a mapping"},
+		{"unknown rule key", "rules:\n  - from: A\n    too: B\n", `3: unknown key "too"`},
+		{"bad event type", "rules:\n  - on: [create, explode]\n", `2: on: unknown event type "explode"`},
+		{"bad child type", "rules:\n  - as: nope\n", `2: as: unknown event type "nope"`},
+		{"depth zero", "rules:\n  - depth: 0\n", "2: depth: want 1 to 5, got 0"},
+		{"depth too deep", "rules:\n  -\n    depth: 6\n", "3: depth: want 1 to 5, got 6"},
+		{"depth not a number", "rules:\n  - depth: far\n", "2: depth: want a whole number"},
+		{"bad direction", "rules:\n  - direction: sideways\n", "2: direction: want forward, reverse or both"},
+		{"bad stop", "rules:\n  - stop: maybe\n", "2: stop: want true or false"},
+		{"stop with as", "rules:\n  - stop: true\n    as: edit\n", "2: a stop rule takes only"},
+		{"empty on", "rules:\n  - on: []\n", "2: on: an empty list matches nothing"},
+		{"empty to", "rules:\n  - to: []\n", "2: to: an empty list matches nothing"},
+		{"kind a list", "rules:\n  - kind: [a]\n", "2: kind: want a single value"},
+		{"twice", "rules:\n  - to: A\n    to: B\n", `3: "to" given twice`},
+		{"syntax", "rules:\n  - from: [A\n", "1: did not find expected ',' or ']'"},
+		{"tab indent", "rules:\n\t- from: A\n", "2: found character that cannot start any token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := propagation.ParseRules([]byte(tt.src))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("ParseRules(%q) error = %v, want it to start with %q", tt.src, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadRulesNamesFileAndLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte("rules:\n  - on: [create]\n  - as: bogus\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := propagation.LoadRules(path)
+	if want := path + ":3: as: unknown event type"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("LoadRules error = %v, want it to start with %q", err, want)
+	}
+	if _, err := propagation.LoadRules(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Errorf("LoadRules of a missing file: no error")
+	}
+}
+
+func TestNoRulesPropagateNothing(t *testing.T) {
+	rules := mustRules(t, "rules: []\n")
+	e, err := propagation.New(propagation.Config{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Expand(t.Context(), &eventlog.Event{ID: 1, Type: eventlog.TypeEdit, ContentType: "A", ObjectID: "1"}, nil, rels("A/1 -> B/1"))
+	if err != nil || len(got) != 0 {
+		t.Errorf("Expand with no rules = %v, %v; want nothing", got, err)
+	}
+}
+
+func FuzzParseRules(f *testing.F) {
+	f.Add([]byte(cradleRules))
+	f.Add([]byte("rules:\n  - {from: '*', on: [create], to: [A, B], kind: k, as: edit, depth: 5, direction: both}\n"))
+	f.Add([]byte("rules:\n  - to: User\n    stop: true\n"))
+	f.Add([]byte("rules: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, err := propagation.ParseRules(data)
+		if err != nil {
+			return
+		}
+		for _, r := range rules {
+			if r.Depth < 1 || r.Depth > eventlog.MaxDepth || len(r.On) == 0 || len(r.From) == 0 || len(r.To) == 0 {
+				t.Fatalf("ParseRules accepted an invalid rule %+v", r)
+			}
+			_ = r.Describe()
+		}
+		if _, err := propagation.New(propagation.Config{Rules: rules}); err != nil {
+			t.Fatalf("New rejected parsed rules: %v", err)
+		}
+	})
+}
