@@ -125,3 +125,16 @@ func FuzzParseRules(f *testing.F) {
 		}
 	})
 }
+
+// The shipped example reproduces CRADLE's propagation.
+func TestCradleRulesFile(t *testing.T) {
+	rules, err := propagation.LoadRules("../deploy/rules.cradle.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(mustRules(t, cradleRules), rules, cmp.FilterPath(func(p cmp.Path) bool {
+		return p.Last().String() == ".Line"
+	}, cmp.Ignore())); diff != "" {
+		t.Errorf("deploy/rules.cradle.yaml differs from the CRADLE rules of the tests (-want +got):\n%s", diff)
+	}
+}

@@ -31,7 +31,7 @@ var propagationTests = []struct {
 	{"ConcurrentWritersChangingRelations", testConcurrentRelations},
 }
 
-func openWithRules(t *testing.T, dsn, rules string, fanout int) *store.Store {
+func openWithRules(t testing.TB, dsn, rules string, fanout int) *store.Store {
 	t.Helper()
 	cfg := propagation.Config{MaxFanout: fanout}
 	if rules != "" {
@@ -59,7 +59,7 @@ func ref(s string) eventlog.ObjectRef {
 }
 
 // relate registers "A/1 -> B/1 [kind]" edges.
-func relate(t *testing.T, s *store.Store, edges ...string) int {
+func relate(t testing.TB, s *store.Store, edges ...string) int {
 	t.Helper()
 	var rels []eventlog.Relation
 	for _, e := range edges {

@@ -16,7 +16,7 @@ import (
 // URL returns the server the PostgreSQL suite runs against, from
 // EVENTLOG_TEST_POSTGRES. Without it the suite is skipped, except under CI
 // (CI=true), where a missing PostgreSQL fails the run.
-func URL(t *testing.T) string {
+func URL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("EVENTLOG_TEST_POSTGRES")
 	if u == "" {
@@ -31,7 +31,7 @@ func URL(t *testing.T) string {
 
 // NewDB creates a fresh, randomly named database on the test server
 // and drops it when the test ends. It returns the database's URL.
-func NewDB(t *testing.T, server string) string {
+func NewDB(t testing.TB, server string) string {
 	t.Helper()
 	admin, err := sqlx.Open("postgres", server)
 	if err != nil {
