@@ -987,6 +987,263 @@ func (x *ListEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// StreamEventsRequest selects the entries to follow. The filters are those
+// of ListEventsRequest.
+type StreamEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only entries of this type: "create", "CREATE" or "EVENT_TYPE_CREATE".
+	EventType string `protobuf:"bytes,1,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Only entries whose actor id or actor name equals this, ignoring case.
+	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Only entries on this content type, ignoring case.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Only entries on this object id, matched exactly.
+	ObjectId string `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// Only entries propagated from this entry; 0 selects original entries.
+	SourceId *int64 `protobuf:"varint,5,opt,name=source_id,json=sourceId,proto3,oneof" json:"source_id,omitempty"`
+	// Only entries written at or after this time.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only entries written at or before this time.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Start after this id: replay the stored entries with larger ids first.
+	// Absent, the stream starts with the next entry committed; 0 replays the
+	// whole log.
+	AfterId       *int64 `protobuf:"varint,8,opt,name=after_id,json=afterId,proto3,oneof" json:"after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEventsRequest) Reset() {
+	*x = StreamEventsRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEventsRequest) ProtoMessage() {}
+
+func (x *StreamEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEventsRequest.ProtoReflect.Descriptor instead.
+func (*StreamEventsRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StreamEventsRequest) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *StreamEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *StreamEventsRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *StreamEventsRequest) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *StreamEventsRequest) GetSourceId() int64 {
+	if x != nil && x.SourceId != nil {
+		return *x.SourceId
+	}
+	return 0
+}
+
+func (x *StreamEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *StreamEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *StreamEventsRequest) GetAfterId() int64 {
+	if x != nil && x.AfterId != nil {
+		return *x.AfterId
+	}
+	return 0
+}
+
+// StreamEventsResponse is one item of a stream: an entry, or a heartbeat
+// sent when no entry has been sent for a while.
+type StreamEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item.
+	//
+	// Types that are valid to be assigned to Item:
+	//
+	//	*StreamEventsResponse_Event
+	//	*StreamEventsResponse_Heartbeat
+	Item          isStreamEventsResponse_Item `protobuf_oneof:"item"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEventsResponse) Reset() {
+	*x = StreamEventsResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEventsResponse) ProtoMessage() {}
+
+func (x *StreamEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEventsResponse.ProtoReflect.Descriptor instead.
+func (*StreamEventsResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StreamEventsResponse) GetItem() isStreamEventsResponse_Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *StreamEventsResponse) GetEvent() *Event {
+	if x != nil {
+		if x, ok := x.Item.(*StreamEventsResponse_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+func (x *StreamEventsResponse) GetHeartbeat() *Heartbeat {
+	if x != nil {
+		if x, ok := x.Item.(*StreamEventsResponse_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+type isStreamEventsResponse_Item interface {
+	isStreamEventsResponse_Item()
+}
+
+type StreamEventsResponse_Event struct {
+	// The next matching entry.
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3,oneof"`
+}
+
+type StreamEventsResponse_Heartbeat struct {
+	// A sign of life on a quiet stream.
+	Heartbeat *Heartbeat `protobuf:"bytes,2,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*StreamEventsResponse_Event) isStreamEventsResponse_Item() {}
+
+func (*StreamEventsResponse_Heartbeat) isStreamEventsResponse_Item() {}
+
+// Heartbeat tells a subscriber that the stream is alive and how far it has
+// looked.
+type Heartbeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every entry up to this id has been considered: resuming with after_id
+	// set to it misses nothing.
+	LastId int64 `protobuf:"varint,1,opt,name=last_id,json=lastId,proto3" json:"last_id,omitempty"`
+	// Server time of the heartbeat.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Heartbeat) Reset() {
+	*x = Heartbeat{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Heartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Heartbeat) ProtoMessage() {}
+
+func (x *Heartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
+func (*Heartbeat) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Heartbeat) GetLastId() int64 {
+	if x != nil {
+		return x.LastId
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 // ObjectRef names an object: its content type and its id.
 type ObjectRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1000,7 +1257,7 @@ type ObjectRef struct {
 
 func (x *ObjectRef) Reset() {
 	*x = ObjectRef{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1269,7 @@ func (x *ObjectRef) String() string {
 func (*ObjectRef) ProtoMessage() {}
 
 func (x *ObjectRef) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[11]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1282,7 @@ func (x *ObjectRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
 func (*ObjectRef) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{11}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ObjectRef) GetContentType() string {
@@ -1058,7 +1315,7 @@ type Relation struct {
 
 func (x *Relation) Reset() {
 	*x = Relation{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1327,7 @@ func (x *Relation) String() string {
 func (*Relation) ProtoMessage() {}
 
 func (x *Relation) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[12]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1340,7 @@ func (x *Relation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Relation.ProtoReflect.Descriptor instead.
 func (*Relation) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{12}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Relation) GetFrom() *ObjectRef {
@@ -1118,7 +1375,7 @@ type PutRelationsRequest struct {
 
 func (x *PutRelationsRequest) Reset() {
 	*x = PutRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1387,7 @@ func (x *PutRelationsRequest) String() string {
 func (*PutRelationsRequest) ProtoMessage() {}
 
 func (x *PutRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[13]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1400,7 @@ func (x *PutRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRelationsRequest.ProtoReflect.Descriptor instead.
 func (*PutRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{13}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PutRelationsRequest) GetRelations() []*Relation {
@@ -1164,7 +1421,7 @@ type PutRelationsResponse struct {
 
 func (x *PutRelationsResponse) Reset() {
 	*x = PutRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1433,7 @@ func (x *PutRelationsResponse) String() string {
 func (*PutRelationsResponse) ProtoMessage() {}
 
 func (x *PutRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1446,7 @@ func (x *PutRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRelationsResponse.ProtoReflect.Descriptor instead.
 func (*PutRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{14}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PutRelationsResponse) GetCreated() int32 {
@@ -1210,7 +1467,7 @@ type DeleteRelationsRequest struct {
 
 func (x *DeleteRelationsRequest) Reset() {
 	*x = DeleteRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1479,7 @@ func (x *DeleteRelationsRequest) String() string {
 func (*DeleteRelationsRequest) ProtoMessage() {}
 
 func (x *DeleteRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1492,7 @@ func (x *DeleteRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{15}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteRelationsRequest) GetRelations() []*Relation {
@@ -1256,7 +1513,7 @@ type DeleteRelationsResponse struct {
 
 func (x *DeleteRelationsResponse) Reset() {
 	*x = DeleteRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1525,7 @@ func (x *DeleteRelationsResponse) String() string {
 func (*DeleteRelationsResponse) ProtoMessage() {}
 
 func (x *DeleteRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1538,7 @@ func (x *DeleteRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{16}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteRelationsResponse) GetDeleted() int32 {
@@ -1313,7 +1570,7 @@ type ListRelationsRequest struct {
 
 func (x *ListRelationsRequest) Reset() {
 	*x = ListRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1582,7 @@ func (x *ListRelationsRequest) String() string {
 func (*ListRelationsRequest) ProtoMessage() {}
 
 func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1595,7 @@ func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsRequest.ProtoReflect.Descriptor instead.
 func (*ListRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{17}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRelationsRequest) GetFrom() *ObjectRef {
@@ -1389,7 +1646,7 @@ type ListRelationsResponse struct {
 
 func (x *ListRelationsResponse) Reset() {
 	*x = ListRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1401,7 +1658,7 @@ func (x *ListRelationsResponse) String() string {
 func (*ListRelationsResponse) ProtoMessage() {}
 
 func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1414,7 +1671,7 @@ func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsResponse.ProtoReflect.Descriptor instead.
 func (*ListRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{18}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRelationsResponse) GetRelations() []*Relation {
@@ -1505,7 +1762,28 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"_source_id\"h\n" +
 	"\x12ListEventsResponse\x12*\n" +
 	"\x06events\x18\x01 \x03(\v2\x12.eventlog.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd9\x02\n" +
+	"\x13StreamEventsRequest\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x01 \x01(\tR\teventType\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1b\n" +
+	"\tobject_id\x18\x04 \x01(\tR\bobjectId\x12 \n" +
+	"\tsource_id\x18\x05 \x01(\x03H\x00R\bsourceId\x88\x01\x01\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1e\n" +
+	"\bafter_id\x18\b \x01(\x03H\x01R\aafterId\x88\x01\x01B\f\n" +
+	"\n" +
+	"_source_idB\v\n" +
+	"\t_after_id\"\x82\x01\n" +
+	"\x14StreamEventsResponse\x12*\n" +
+	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventH\x00R\x05event\x126\n" +
+	"\theartbeat\x18\x02 \x01(\v2\x16.eventlog.v1.HeartbeatH\x00R\theartbeatB\x06\n" +
+	"\x04item\"T\n" +
+	"\tHeartbeat\x12\x17\n" +
+	"\alast_id\x18\x01 \x01(\x03R\x06lastId\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"K\n" +
 	"\tObjectRef\x12!\n" +
 	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\"r\n" +
@@ -1544,7 +1822,7 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fACTOR_KIND_USER\x10\x01\x12\x16\n" +
 	"\x12ACTOR_KIND_SERVICE\x10\x02\x12\x15\n" +
-	"\x11ACTOR_KIND_SYSTEM\x10\x032\x8e\x06\n" +
+	"\x11ACTOR_KIND_SYSTEM\x10\x032\x80\a\n" +
 	"\x0fEventLogService\x12^\n" +
 	"\bLogEvent\x12\x1c.eventlog.v1.LogEventRequest\x1a\x1d.eventlog.v1.LogEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12j\n" +
@@ -1552,7 +1830,8 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\bGetEvent\x12\x1c.eventlog.v1.GetEventRequest\x1a\x1d.eventlog.v1.GetEventResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events/{id}\x12a\n" +
 	"\n" +
 	"ListEvents\x12\x1e.eventlog.v1.ListEventsRequest\x1a\x1f.eventlog.v1.ListEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/events\x12v\n" +
+	"/v1/events\x12p\n" +
+	"\fStreamEvents\x12 .eventlog.v1.StreamEventsRequest\x1a!.eventlog.v1.StreamEventsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/events:stream0\x01\x12v\n" +
 	"\fPutRelations\x12 .eventlog.v1.PutRelationsRequest\x1a!.eventlog.v1.PutRelationsResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/relations:batchPut\x12\x82\x01\n" +
 	"\x0fDeleteRelations\x12#.eventlog.v1.DeleteRelationsRequest\x1a$.eventlog.v1.DeleteRelationsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/relations:batchDelete\x12m\n" +
 	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relationsB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
@@ -1570,7 +1849,7 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 }
 
 var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
 	(EventType)(0),                  // 0: eventlog.v1.EventType
 	(ActorKind)(0),                  // 1: eventlog.v1.ActorKind
@@ -1585,61 +1864,71 @@ var file_eventlog_v1_eventlog_proto_goTypes = []any{
 	(*GetEventResponse)(nil),        // 10: eventlog.v1.GetEventResponse
 	(*ListEventsRequest)(nil),       // 11: eventlog.v1.ListEventsRequest
 	(*ListEventsResponse)(nil),      // 12: eventlog.v1.ListEventsResponse
-	(*ObjectRef)(nil),               // 13: eventlog.v1.ObjectRef
-	(*Relation)(nil),                // 14: eventlog.v1.Relation
-	(*PutRelationsRequest)(nil),     // 15: eventlog.v1.PutRelationsRequest
-	(*PutRelationsResponse)(nil),    // 16: eventlog.v1.PutRelationsResponse
-	(*DeleteRelationsRequest)(nil),  // 17: eventlog.v1.DeleteRelationsRequest
-	(*DeleteRelationsResponse)(nil), // 18: eventlog.v1.DeleteRelationsResponse
-	(*ListRelationsRequest)(nil),    // 19: eventlog.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),   // 20: eventlog.v1.ListRelationsResponse
-	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 22: google.protobuf.Struct
+	(*StreamEventsRequest)(nil),     // 13: eventlog.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),    // 14: eventlog.v1.StreamEventsResponse
+	(*Heartbeat)(nil),               // 15: eventlog.v1.Heartbeat
+	(*ObjectRef)(nil),               // 16: eventlog.v1.ObjectRef
+	(*Relation)(nil),                // 17: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),     // 18: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),    // 19: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),  // 20: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil), // 21: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),    // 22: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),   // 23: eventlog.v1.ListRelationsResponse
+	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),         // 25: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	21, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	21, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	24, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	24, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
 	2,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	22, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	25, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
 	3,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
 	4,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
-	13, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
+	16, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
 	4,  // 9: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
 	4,  // 10: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
 	5,  // 11: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
 	6,  // 12: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
 	4,  // 13: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	21, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	24, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	24, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
 	4,  // 16: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	13, // 17: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
-	13, // 18: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
-	14, // 19: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	14, // 20: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	13, // 21: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
-	13, // 22: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
-	14, // 23: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
-	5,  // 24: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
-	7,  // 25: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
-	9,  // 26: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
-	11, // 27: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
-	15, // 28: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
-	17, // 29: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
-	19, // 30: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
-	6,  // 31: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	8,  // 32: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	10, // 33: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	12, // 34: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	16, // 35: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
-	18, // 36: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
-	20, // 37: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	24, // 17: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	24, // 18: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 19: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
+	15, // 20: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
+	24, // 21: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	16, // 22: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
+	16, // 23: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
+	17, // 24: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	17, // 25: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	16, // 26: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
+	16, // 27: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
+	17, // 28: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
+	5,  // 29: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
+	7,  // 30: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
+	9,  // 31: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
+	11, // 32: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
+	13, // 33: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
+	18, // 34: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
+	20, // 35: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
+	22, // 36: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
+	6,  // 37: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	8,  // 38: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	10, // 39: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	12, // 40: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	14, // 41: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
+	19, // 42: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	21, // 43: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	23, // 44: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	37, // [37:45] is the sub-list for method output_type
+	29, // [29:37] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_eventlog_v1_eventlog_proto_init() }
@@ -1648,13 +1937,18 @@ func file_eventlog_v1_eventlog_proto_init() {
 		return
 	}
 	file_eventlog_v1_eventlog_proto_msgTypes[9].OneofWrappers = []any{}
+	file_eventlog_v1_eventlog_proto_msgTypes[11].OneofWrappers = []any{}
+	file_eventlog_v1_eventlog_proto_msgTypes[12].OneofWrappers = []any{
+		(*StreamEventsResponse_Event)(nil),
+		(*StreamEventsResponse_Heartbeat)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -163,6 +163,34 @@ func local_request_EventLogService_ListEvents_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
+var filter_EventLogService_StreamEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_EventLogService_StreamEvents_0(ctx context.Context, marshaler runtime.Marshaler, client EventLogServiceClient, req *http.Request, pathParams map[string]string) (EventLogService_StreamEventsClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq StreamEventsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_EventLogService_StreamEvents_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.StreamEvents(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 func request_EventLogService_PutRelations_0(ctx context.Context, marshaler runtime.Marshaler, client EventLogServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq PutRelationsRequest
@@ -338,6 +366,13 @@ func RegisterEventLogServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_EventLogService_ListEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+
+	mux.Handle(http.MethodGet, pattern_EventLogService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
 	mux.Handle(http.MethodPost, pattern_EventLogService_PutRelations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -506,6 +541,23 @@ func RegisterEventLogServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_EventLogService_ListEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_EventLogService_StreamEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/eventlog.v1.EventLogService/StreamEvents", runtime.WithHTTPPathPattern("/v1/events:stream"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_EventLogService_StreamEvents_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_EventLogService_StreamEvents_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_EventLogService_PutRelations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -565,6 +617,7 @@ var (
 	pattern_EventLogService_LogEvents_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "batchLog"))
 	pattern_EventLogService_GetEvent_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "events", "id"}, ""))
 	pattern_EventLogService_ListEvents_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, ""))
+	pattern_EventLogService_StreamEvents_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "stream"))
 	pattern_EventLogService_PutRelations_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "relations"}, "batchPut"))
 	pattern_EventLogService_DeleteRelations_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "relations"}, "batchDelete"))
 	pattern_EventLogService_ListRelations_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "relations"}, ""))
@@ -575,6 +628,7 @@ var (
 	forward_EventLogService_LogEvents_0       = runtime.ForwardResponseMessage
 	forward_EventLogService_GetEvent_0        = runtime.ForwardResponseMessage
 	forward_EventLogService_ListEvents_0      = runtime.ForwardResponseMessage
+	forward_EventLogService_StreamEvents_0    = runtime.ForwardResponseStream
 	forward_EventLogService_PutRelations_0    = runtime.ForwardResponseMessage
 	forward_EventLogService_DeleteRelations_0 = runtime.ForwardResponseMessage
 	forward_EventLogService_ListRelations_0   = runtime.ForwardResponseMessage

@@ -23,6 +23,7 @@ const (
 	EventLogService_LogEvents_FullMethodName       = "/eventlog.v1.EventLogService/LogEvents"
 	EventLogService_GetEvent_FullMethodName        = "/eventlog.v1.EventLogService/GetEvent"
 	EventLogService_ListEvents_FullMethodName      = "/eventlog.v1.EventLogService/ListEvents"
+	EventLogService_StreamEvents_FullMethodName    = "/eventlog.v1.EventLogService/StreamEvents"
 	EventLogService_PutRelations_FullMethodName    = "/eventlog.v1.EventLogService/PutRelations"
 	EventLogService_DeleteRelations_FullMethodName = "/eventlog.v1.EventLogService/DeleteRelations"
 	EventLogService_ListRelations_FullMethodName   = "/eventlog.v1.EventLogService/ListRelations"
@@ -47,6 +48,12 @@ type EventLogServiceClient interface {
 	// ListEvents returns entries matching the filters, newest first unless
 	// order_by says otherwise, one page at a time.
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
+	// StreamEvents follows the log: it replays the stored entries after
+	// after_id that match the filters, in id order, then continues with new
+	// entries as they are committed, with no gap and no duplicate. Heartbeats
+	// carry the position scanned so far; resume a broken stream with
+	// after_id set to the last id received (entry or heartbeat).
+	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.
 	PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error)
@@ -105,6 +112,25 @@ func (c *eventLogServiceClient) ListEvents(ctx context.Context, in *ListEventsRe
 	return out, nil
 }
 
+func (c *eventLogServiceClient) StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EventLogService_ServiceDesc.Streams[0], EventLogService_StreamEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamEventsRequest, StreamEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventLogService_StreamEventsClient = grpc.ServerStreamingClient[StreamEventsResponse]
+
 func (c *eventLogServiceClient) PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PutRelationsResponse)
@@ -154,6 +180,12 @@ type EventLogServiceServer interface {
 	// ListEvents returns entries matching the filters, newest first unless
 	// order_by says otherwise, one page at a time.
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
+	// StreamEvents follows the log: it replays the stored entries after
+	// after_id that match the filters, in id order, then continues with new
+	// entries as they are committed, with no gap and no duplicate. Heartbeats
+	// carry the position scanned so far; resume a broken stream with
+	// after_id set to the last id received (entry or heartbeat).
+	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.
 	PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error)
@@ -183,6 +215,9 @@ func (UnimplementedEventLogServiceServer) GetEvent(context.Context, *GetEventReq
 }
 func (UnimplementedEventLogServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
+}
+func (UnimplementedEventLogServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
 }
 func (UnimplementedEventLogServiceServer) PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutRelations not implemented")
@@ -286,6 +321,17 @@ func _EventLogService_ListEvents_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventLogService_StreamEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(EventLogServiceServer).StreamEvents(m, &grpc.GenericServerStream[StreamEventsRequest, StreamEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EventLogService_StreamEventsServer = grpc.ServerStreamingServer[StreamEventsResponse]
+
 func _EventLogService_PutRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PutRelationsRequest)
 	if err := dec(in); err != nil {
@@ -376,6 +422,12 @@ var EventLogService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _EventLogService_ListRelations_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamEvents",
+			Handler:       _EventLogService_StreamEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "eventlog/v1/eventlog.proto",
 }
