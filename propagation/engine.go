@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/eventlog/eventlog"
 )
@@ -66,13 +65,13 @@ func (e *Engine) MaxFanout() int { return e.maxFanout }
 func foldAll(names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = strings.ToLower(n)
+		out[i] = eventlog.Fold(n)
 	}
 	return out
 }
 
 func matches(names []string, contentType string) bool {
-	ct := strings.ToLower(contentType)
+	ct := eventlog.Fold(contentType)
 	for _, n := range names {
 		if n == Any || n == ct {
 			return true
@@ -105,7 +104,7 @@ func (e *Engine) stopped(src *eventlog.Event, contentType, kind string) bool {
 
 // objectKey identifies an object: content types compare ignoring case.
 func objectKey(o eventlog.ObjectRef) string {
-	return strings.ToLower(o.ContentType) + "\x00" + o.ObjectID
+	return eventlog.Fold(o.ContentType) + "\x00" + o.ObjectID
 }
 
 // hop is an object reached by a rule, from which the rule may go on.

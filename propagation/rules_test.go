@@ -28,8 +28,8 @@ rules:
 	want := []propagation.Rule{
 		{
 			From: []string{"Note", "Memo"}, To: []string{"Entity"}, Kind: "links",
-			On:        []eventlog.EventType{eventlog.TypeCreate, eventlog.TypeEdit, eventlog.TypeDelete},
-			As:        eventlog.TypeFetch, Depth: 3, Direction: propagation.Both, Line: 3,
+			On: []eventlog.EventType{eventlog.TypeCreate, eventlog.TypeEdit, eventlog.TypeDelete},
+			As: eventlog.TypeFetch, Depth: 3, Direction: propagation.Both, Line: 3,
 		},
 		{From: []string{"*"}, To: []string{"User"}, On: eventlog.EventTypes(), As: eventlog.TypeEdit, Depth: 1, Stop: true, Line: 10},
 		{

@@ -430,7 +430,7 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 		return f, p, err
 	}
 
-	switch strings.ToLower(strings.Join(strings.Fields(req.GetOrderBy()), " ")) {
+	switch eventlog.Fold(strings.Join(strings.Fields(req.GetOrderBy()), " ")) {
 	case "", "id desc":
 	case "id asc":
 		p.Ascending = true
@@ -569,8 +569,8 @@ func filterFingerprint(f eventlog.Filter) uint64 {
 	} else {
 		str("")
 	}
-	str(strings.ToLower(f.Actor))
-	str(strings.ToLower(f.ContentType))
+	str(eventlog.Fold(f.Actor))
+	str(eventlog.Fold(f.ContentType))
 	str(f.ObjectID)
 	opt(f.SourceID != nil, derefOr(f.SourceID, 0))
 	opt(!f.Start.IsZero(), f.Start.UnixMicro())

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
@@ -159,7 +158,7 @@ func relationFingerprint(f eventlog.RelationFilter) []byte {
 			return
 		}
 		b = append(b, 1)
-		str(strings.ToLower(r.ContentType))
+		str(eventlog.Fold(r.ContentType))
 		str(r.ObjectID)
 	}
 	end(f.From)

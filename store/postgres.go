@@ -3,17 +3,57 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/eventlog/eventlog"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // registers the "postgres" driver
+	"github.com/lib/pq"
 )
 
 var postgres = &dialect{
 	name:     "postgres",
 	lockHead: `SELECT last_id, last_hash FROM log_head WHERE id = 1 FOR UPDATE`,
 	timeArg:  func(t time.Time) any { return t.UTC() },
+	notify:   `SELECT pg_notify('` + commitChannel + `', $1)`,
+}
+
+// commitChannel is the LISTEN/NOTIFY channel on which every append
+// announces its last id.
+const commitChannel = "eventlog_commits"
+
+// watch calls wake whenever another process may have committed entries:
+// on each announcement, and after the listening connection is re-established
+// (announcements may have been missed while it was down). It returns when
+// ctx ends.
+func watchPostgres(ctx context.Context, dsn string, log func(msg string, args ...any), wake func(lastID int64)) error {
+	l := pq.NewListener(dsn, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected:
+			log("commit listener disconnected; reconnecting", "err", err)
+		case pq.ListenerEventReconnected:
+			log("commit listener reconnected")
+		case pq.ListenerEventConnectionAttemptFailed:
+			log("commit listener cannot connect", "err", err)
+		}
+	})
+	defer l.Close()
+	if err := l.Listen(commitChannel); err != nil {
+		return fmt.Errorf("listen for commits: %w", err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case n := <-l.Notify:
+			if n == nil { // reconnected: anything may have been missed
+				wake(0)
+				continue
+			}
+			id, _ := strconv.ParseInt(n.Extra, 10, 64)
+			wake(id)
+		}
+	}
 }
 
 // migrateLock is a transaction-scoped advisory lock that keeps server
@@ -36,5 +76,5 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{d: postgres, w: db, r: db}, nil
+	return &Store{d: postgres, w: db, r: db, dsn: dsn}, nil
 }

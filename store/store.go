@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type Store struct {
 
 	now    func() time.Time
 	expand eventlog.Expander
+	dsn    string // for PostgreSQL's commit listener
 }
 
 // dialect holds what differs between the databases.
@@ -50,6 +52,10 @@ type dialect struct {
 	lockHead string
 	// timeArg converts a time to the value the database stores.
 	timeArg func(time.Time) any
+	// notify, when set, announces a commit to other processes; its one
+	// argument is the new last id. It runs inside the transaction, so the
+	// announcement is sent only if the transaction commits.
+	notify string
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -282,6 +288,11 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 		head.LastID, head.LastHash); err != nil {
 		return nil, fmt.Errorf("move log head: %w", err)
 	}
+	if s.d.notify != "" {
+		if _, err := tx.ExecContext(ctx, s.d.notify, strconv.FormatInt(head.LastID, 10)); err != nil {
+			return nil, fmt.Errorf("announce commit: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -388,7 +399,7 @@ func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Even
 }
 
 // fold is the case folding that filters ignoring case compare with.
-func fold(s string) string { return strings.ToLower(s) }
+func fold(s string) string { return eventlog.Fold(s) }
 
 // Get returns the entry with the given id, or an error wrapping
 // eventlog.ErrNotFound.
@@ -402,6 +413,28 @@ func (s *Store) Get(ctx context.Context, id int64) (eventlog.Event, error) {
 		return eventlog.Event{}, fmt.Errorf("get entry %d: %w", id, err)
 	}
 	return r.event()
+}
+
+// Watch calls wake(lastID) whenever entries may have been committed by
+// another process sharing the database, until ctx ends. lastID is the last
+// id committed, or 0 when unknown (after the watch reconnects). Wakes can be
+// missed, so readers still poll Head now and then. SQLite databases have
+// one process: Watch just waits for ctx. log reports connection trouble.
+func (s *Store) Watch(ctx context.Context, log func(msg string, args ...any), wake func(lastID int64)) error {
+	if s.d != postgres {
+		<-ctx.Done()
+		return nil
+	}
+	return watchPostgres(ctx, s.dsn, log, wake)
+}
+
+// Head returns the id of the last entry committed; 0 for an empty log.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.r.GetContext(ctx, &id, `SELECT last_id FROM log_head WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("read log head: %w", err)
+	}
+	return id, nil
 }
 
 // ChildCount returns how many entries were propagated directly from entry

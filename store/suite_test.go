@@ -70,6 +70,7 @@ func runSuite(t *testing.T, b backend) {
 		{"ReopenKeepsChain", testReopenKeepsChain},
 	}
 	tests = append(tests, propagationTests...)
+	tests = append(tests, streamTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
 	}
