@@ -35,6 +35,7 @@ type committer struct {
 	store      appender
 	maxEntries int
 	timeout    time.Duration
+	onCommit   func([]eventlog.Written) // called after each commit, in commit order
 
 	queue   chan *write
 	closing chan struct{}
@@ -42,11 +43,15 @@ type committer struct {
 	done    chan struct{}
 }
 
-func newCommitter(store appender, maxEntries int, timeout time.Duration) *committer {
+func newCommitter(store appender, maxEntries int, timeout time.Duration, onCommit func([]eventlog.Written)) *committer {
+	if onCommit == nil {
+		onCommit = func([]eventlog.Written) {}
+	}
 	c := &committer{
 		store:      store,
 		maxEntries: maxEntries,
 		timeout:    timeout,
+		onCommit:   onCommit,
 		queue:      make(chan *write, 4*maxEntries),
 		closing:    make(chan struct{}),
 		done:       make(chan struct{}),
@@ -159,5 +164,9 @@ func (c *committer) flush(batch []*write) {
 func (c *committer) append(writes []eventlog.Write) ([]eventlog.Written, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	return c.store.Append(ctx, writes)
+	out, err := c.store.Append(ctx, writes)
+	if err == nil {
+		c.onCommit(out)
+	}
+	return out, err
 }

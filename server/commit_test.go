@@ -94,7 +94,7 @@ func waitQueued(t *testing.T, c *committer, n int) {
 
 func TestCommitterGroupsQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute)
+	c := newCommitter(f, 100, time.Minute, nil)
 	defer c.Close()
 
 	// The first write holds the store; the next ten queue behind it.
@@ -130,7 +130,7 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 
 func TestCommitterBoundsGroup(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 5, time.Minute)
+	c := newCommitter(f, 5, time.Minute, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -152,7 +152,7 @@ func TestCommitterBoundsGroup(t *testing.T) {
 
 func TestCommitterIsolatesFailingWrite(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute)
+	c := newCommitter(f, 100, time.Minute, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -174,7 +174,7 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 
 func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute)
+	c := newCommitter(f, 100, time.Minute, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	done := queueWrites(c, [][]eventlog.Write{entries("a", 1), entries("b", 1)})
@@ -195,7 +195,7 @@ func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 
 func TestCommitterCallerGivesUp(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute)
+	c := newCommitter(f, 100, time.Minute, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventlog/eventlog"
@@ -29,6 +30,12 @@ type Store interface {
 	PutRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
 	DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
 	ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) ([]eventlog.Relation, error)
+	Head(ctx context.Context) (int64, error)
+}
+
+// watcher is a store that announces commits made by other processes.
+type watcher interface {
+	Watch(ctx context.Context, log func(msg string, args ...any), wake func(lastID int64)) error
 }
 
 // Config configures a Server.
@@ -39,16 +46,37 @@ type Config struct {
 	MaxGroupEntries int
 	// WriteTimeout bounds one store append; 30 seconds when 0.
 	WriteTimeout time.Duration
+	// MaxStreams bounds the StreamEvents calls served at once; 1,024
+	// when 0.
+	MaxStreams int
+	// Heartbeat is how long a stream stays quiet before a heartbeat;
+	// 15 seconds when 0.
+	Heartbeat time.Duration
+	// TailBytes bounds the memory that holds the newest entries for
+	// streams; 16 MiB when 0.
+	TailBytes int
+	// HeadPoll is how often the head of the log is checked for entries
+	// written by other processes whose announcement was missed; 1 second
+	// when 0.
+	HeadPoll time.Duration
 }
 
 // Server is the EventLogService implementation.
 type Server struct {
 	eventlogv1.UnimplementedEventLogServiceServer
 
-	store  Store
-	log    *slog.Logger
-	commit *committer
-	health *health.Server
+	store     Store
+	log       *slog.Logger
+	commit    *committer
+	health    *health.Server
+	hub       *hub
+	streams   chan struct{} // a token per running stream
+	heartbeat time.Duration
+
+	calls atomic.Int64 // unary calls in flight
+
+	stopWatch context.CancelFunc
+	watching  chan struct{} // closed when the commit watch has ended
 }
 
 var _ eventlogv1.EventLogServiceServer = (*Server)(nil)
@@ -65,12 +93,53 @@ func New(cfg Config) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
-	return &Server{
-		store:  cfg.Store,
-		log:    cfg.Logger,
-		commit: newCommitter(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout),
-		health: health.NewServer(),
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 1024
 	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.TailBytes <= 0 {
+		cfg.TailBytes = 16 << 20
+	}
+	if cfg.HeadPoll <= 0 {
+		cfg.HeadPoll = time.Second
+	}
+	h := newHub(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
+	return &Server{
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		commit:    newCommitter(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout, h.publish),
+		health:    health.NewServer(),
+		hub:       h,
+		streams:   make(chan struct{}, cfg.MaxStreams),
+		heartbeat: cfg.Heartbeat,
+	}
+}
+
+// Start prepares streaming: it reads the head of the log and, when other
+// processes may write to the same database, starts following their
+// commits. Call it once, before serving.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.hub.start(ctx); err != nil {
+		return fmt.Errorf("start streaming: %w", err)
+	}
+	s.watching = make(chan struct{})
+	w, ok := s.store.(watcher)
+	if !ok {
+		close(s.watching)
+		return nil
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	go func() {
+		defer close(s.watching)
+		logf := func(msg string, args ...any) { s.log.Warn(msg, args...) }
+		if err := w.Watch(wctx, logf, s.hub.wake); err != nil {
+			s.log.Error("follow commits of other processes; streams fall back to polling the head", "err", err)
+		}
+	}()
+	return nil
 }
 
 // Register adds the service, the standard health service and server
@@ -84,16 +153,32 @@ func (s *Server) Register(g *grpc.Server) {
 }
 
 // Shutdown marks the service as not serving, so that health checks fail
-// while in-flight calls finish.
-func (s *Server) Shutdown() { s.health.Shutdown() }
+// while in-flight calls finish, and ends every stream with UNAVAILABLE
+// (its subscriber resumes elsewhere).
+func (s *Server) Shutdown() {
+	s.health.Shutdown()
+	s.hub.Close()
+}
 
-// Close finishes the writes already queued and stops the group committer.
-// Call it after the gRPC server has stopped.
-func (s *Server) Close() { s.commit.Close() }
+// Close finishes the writes already queued and stops the group committer
+// and the streaming machinery. Call it after the gRPC server has stopped.
+func (s *Server) Close() {
+	s.commit.Close()
+	s.hub.Close()
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	if s.watching != nil {
+		<-s.watching
+	}
+}
 
 // UnaryInterceptor turns a panic in a handler into an Internal error and
-// logs it, instead of ending the process.
+// logs it, instead of ending the process. It also counts the calls in
+// flight, for WaitCalls.
 func (s *Server) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	s.calls.Add(1)
+	defer s.calls.Add(-1)
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in handler", "method", info.FullMethod, "panic", p, "stack", string(debug.Stack()))
@@ -101,6 +186,22 @@ func (s *Server) UnaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 		}
 	}()
 	return handler(ctx, req)
+}
+
+// WaitCalls returns once no unary call is in flight, or when ctx ends.
+// At shutdown it tells when the remaining connections hold only streams,
+// which Shutdown has ended, so that they can be closed.
+func (s *Server) WaitCalls(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.calls.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // fail converts err to a gRPC status error, logging those that are not the

@@ -516,23 +516,75 @@ type listOptions struct {
 	all bool
 }
 
+// filterFlags are the entry filters of list and tail.
+type filterFlags struct {
+	typ, actor, contentType, objectID, object, since, until string
+	sourceID                                                int64
+}
+
+func (ff *filterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&ff.typ, "type", "", "only entries of this event `type`, such as edit")
+	fs.StringVar(&ff.actor, "actor", "", "only entries whose actor id or name is `ACTOR`")
+	fs.StringVar(&ff.contentType, "content-type", "", "only entries on objects of this content `type`, such as Entry")
+	fs.StringVar(&ff.objectID, "object-id", "", "only entries on the object with this `id`")
+	fs.StringVar(&ff.object, "object", "", "only entries on this object, `TYPE/ID`: short for --content-type TYPE --object-id ID")
+	fs.Int64Var(&ff.sourceID, "source-id", 0, "only entries propagated from the entry with this `id`; 0 for original entries only")
+	fs.StringVar(&ff.since, "since", "", "only entries written at or after this `time`, RFC 3339")
+	fs.StringVar(&ff.until, "until", "", "only entries written at or before this `time`, RFC 3339")
+}
+
+// request checks the filters given and returns them in a ListEventsRequest.
+func (ff *filterFlags) request(fs *flag.FlagSet) (*eventlogv1.ListEventsRequest, error) {
+	req := &eventlogv1.ListEventsRequest{Actor: ff.actor, ContentType: ff.contentType, ObjectId: ff.objectID}
+	var err error
+	if ff.typ != "" {
+		t, err := parseEventType("type", ff.typ)
+		if err != nil {
+			return nil, err
+		}
+		req.EventType = t.String()
+	}
+	if ff.object != "" {
+		if ff.contentType != "" || ff.objectID != "" {
+			return nil, usagef("--object cannot be combined with --content-type or --object-id")
+		}
+		if req.ContentType, req.ObjectId, err = splitObject("object", ff.object); err != nil {
+			return nil, err
+		}
+	}
+	if isSet(fs, "source-id") {
+		if ff.sourceID < 0 {
+			return nil, usagef("--source-id: want 0 or more, got %d", ff.sourceID)
+		}
+		req.SourceId = &ff.sourceID
+	}
+	if ff.since != "" {
+		if req.StartTime, err = parseTime("since", ff.since); err != nil {
+			return nil, err
+		}
+	}
+	if ff.until != "" {
+		if req.EndTime, err = parseTime("until", ff.until); err != nil {
+			return nil, err
+		}
+	}
+	if req.StartTime != nil && req.EndTime != nil && req.EndTime.AsTime().Before(req.StartTime.AsTime()) {
+		return nil, usagef("--until %s is before --since %s", ff.until, ff.since)
+	}
+	return req, nil
+}
+
 // parseList turns the arguments of "eventlog list" into a request.
 func parseList(e *env, args []string) (*eventlogv1.ListEventsRequest, *listOptions, error) {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	var o listOptions
 	o.register(fs)
+	var ff filterFlags
+	ff.register(fs)
 	var (
-		typ         = fs.String("type", "", "only entries of this event `type`, such as edit")
-		actor       = fs.String("actor", "", "only entries whose actor id or name is `ACTOR`")
-		contentType = fs.String("content-type", "", "only entries on objects of this content `type`, such as Entry")
-		objectID    = fs.String("object-id", "", "only entries on the object with this `id`")
-		object      = fs.String("object", "", "only entries on this object, `TYPE/ID`: short for --content-type TYPE --object-id ID")
-		sourceID    = fs.Int64("source-id", 0, "only entries propagated from the entry with this `id`; 0 for original entries only")
-		since       = fs.String("since", "", "only entries written at or after this `time`, RFC 3339")
-		until       = fs.String("until", "", "only entries written at or before this `time`, RFC 3339")
-		limit       = fs.Int("limit", 0, "entries per page (`N`); 0 for the server's default of 50")
-		pageToken   = fs.String("page-token", "", "continue a listing from this `token`")
-		order       = fs.String("order", "desc", "`order` of ids: desc (newest first) or asc")
+		limit     = fs.Int("limit", 0, "entries per page (`N`); 0 for the server's default of 50")
+		pageToken = fs.String("page-token", "", "continue a listing from this `token`")
+		order     = fs.String("order", "desc", "`order` of ids: desc (newest first) or asc")
 	)
 	fs.BoolVar(&o.all, "all", false, "follow the pages to the last one")
 	rest, err := parseFlags(fs, e, listHelp, args)
@@ -545,46 +597,11 @@ func parseList(e *env, args []string) (*eventlogv1.ListEventsRequest, *listOptio
 	if err := o.resolve(fs, e); err != nil {
 		return nil, nil, err
 	}
-	req := &eventlogv1.ListEventsRequest{
-		Actor:       *actor,
-		ContentType: *contentType,
-		ObjectId:    *objectID,
-		PageToken:   *pageToken,
+	req, err := ff.request(fs)
+	if err != nil {
+		return nil, nil, err
 	}
-	if *typ != "" {
-		t, err := parseEventType("type", *typ)
-		if err != nil {
-			return nil, nil, err
-		}
-		req.EventType = t.String()
-	}
-	if *object != "" {
-		if *contentType != "" || *objectID != "" {
-			return nil, nil, usagef("--object cannot be combined with --content-type or --object-id")
-		}
-		if req.ContentType, req.ObjectId, err = splitObject("object", *object); err != nil {
-			return nil, nil, err
-		}
-	}
-	if isSet(fs, "source-id") {
-		if *sourceID < 0 {
-			return nil, nil, usagef("--source-id: want 0 or more, got %d", *sourceID)
-		}
-		req.SourceId = sourceID
-	}
-	if *since != "" {
-		if req.StartTime, err = parseTime("since", *since); err != nil {
-			return nil, nil, err
-		}
-	}
-	if *until != "" {
-		if req.EndTime, err = parseTime("until", *until); err != nil {
-			return nil, nil, err
-		}
-	}
-	if req.StartTime != nil && req.EndTime != nil && req.EndTime.AsTime().Before(req.StartTime.AsTime()) {
-		return nil, nil, usagef("--until %s is before --since %s", *until, *since)
-	}
+	req.PageToken = *pageToken
 	if *limit < 0 || *limit > math.MaxInt32 {
 		return nil, nil, usagef("--limit: want 0 or more, got %d", *limit)
 	}

@@ -63,13 +63,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startServer(t *testing.T, db string) *testServer {
+// startServer runs "eventlog serve" on db, on a free port unless extra
+// flags say otherwise.
+func startServer(t *testing.T, db string, extra ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{addr: make(chan string, 1)}}
 	getenv := func(string) string { return "" }
 	go func() {
-		ts.done <- run(ctx, []string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0"}, getenv, strings.NewReader(""), io.Discard, ts.logs)
+		args := append([]string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0"}, extra...)
+		ts.done <- run(ctx, args, getenv, strings.NewReader(""), io.Discard, ts.logs)
 	}()
 	select {
 	case ts.addr = <-ts.logs.addr:

@@ -64,6 +64,7 @@ func commands() []command {
 		{"log", "append an entry to the log", runLog},
 		{"get", "print one entry", runGet},
 		{"list", "list entries, newest first, with filters", runList},
+		{"tail", "follow the log as entries are committed", runTail},
 		{"relate", "register relations between objects, along which entries propagate", runRelate},
 		{"unrelate", "remove relations", runUnrelate},
 		{"relations", "list registered relations", runRelations},

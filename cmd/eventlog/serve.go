@@ -24,6 +24,7 @@ type serveConfig struct {
 	grpcAddr        string
 	rules           string
 	maxFanout       int
+	maxStreams      int
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -69,12 +70,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fs.IntVar(&cfg.maxFanout, "max-fanout", fanout,
 		"most entries one entry may propagate to; a write past it fails and writes nothing (env EVENTLOG_MAX_FANOUT)")
+	streams, err := envInt(e, "EVENTLOG_MAX_STREAMS", 1024)
+	if err != nil {
+		return err
+	}
+	fs.IntVar(&cfg.maxStreams, "max-streams", streams,
+		"most StreamEvents calls served at once; more get RESOURCE_EXHAUSTED (env EVENTLOG_MAX_STREAMS)")
 	rest, err := parseFlags(fs, e, serveHelp, args)
 	if err != nil {
 		return err
 	}
 	if err := noArgs(serveHelp, rest); err != nil {
 		return err
+	}
+	if cfg.maxStreams < 1 {
+		return usagef("--max-streams: want 1 or more, got %d", cfg.maxStreams)
 	}
 	if cfg.maxFanout < 1 {
 		return usagef("--max-fanout: want 1 or more, got %d", cfg.maxFanout)
@@ -111,7 +121,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on --grpc-addr: %w", err)
 	}
-	srv := server.New(server.Config{Store: st, Logger: log})
+	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams})
+	if err := srv.Start(ctx); err != nil {
+		srv.Close()
+		return err
+	}
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
 		grpc.ChainUnaryInterceptor(srv.UnaryInterceptor),
@@ -130,13 +144,20 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing calls in flight", "timeout", cfg.shutdownTimeout)
-	srv.Shutdown()
+	srv.Shutdown() // streams end with UNAVAILABLE; health checks fail
 	stopped := make(chan struct{})
 	go func() { g.GracefulStop(); close(stopped) }()
+	// Unary calls finish. A stream's last message can be stuck behind a
+	// subscriber that stopped reading: once the calls are done, such
+	// connections get a moment and are then closed.
+	wctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	if err := srv.WaitCalls(wctx); err != nil {
+		log.Warn("shutdown timeout: cancelling the remaining calls")
+	}
+	cancel()
 	select {
 	case <-stopped:
-	case <-time.After(cfg.shutdownTimeout):
-		log.Warn("shutdown timeout: cancelling the remaining calls")
+	case <-time.After(streamGrace):
 		g.Stop()
 		<-stopped
 	}
@@ -147,6 +168,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	log.Info("stopped")
 	return nil
 }
+
+// streamGrace is how long ended streams get to deliver their last
+// message at shutdown before their connections are closed.
+const streamGrace = 2 * time.Second
 
 // maxMessageBytes bounds one gRPC message: a full batch of entries with
 // large details fits; anything larger is refused with RESOURCE_EXHAUSTED.

@@ -50,9 +50,10 @@ type EventLogServiceClient interface {
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
 	// StreamEvents follows the log: it replays the stored entries after
 	// after_id that match the filters, in id order, then continues with new
-	// entries as they are committed, with no gap and no duplicate. Heartbeats
-	// carry the position scanned so far; resume a broken stream with
-	// after_id set to the last id received (entry or heartbeat).
+	// entries as they are committed, with no gap and no duplicate. The first
+	// item is a heartbeat with the starting position; later heartbeats, sent
+	// on a quiet stream, carry the position scanned so far. Resume a broken
+	// stream with after_id set to the last id received (entry or heartbeat).
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.
@@ -182,9 +183,10 @@ type EventLogServiceServer interface {
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
 	// StreamEvents follows the log: it replays the stored entries after
 	// after_id that match the filters, in id order, then continues with new
-	// entries as they are committed, with no gap and no duplicate. Heartbeats
-	// carry the position scanned so far; resume a broken stream with
-	// after_id set to the last id received (entry or heartbeat).
+	// entries as they are committed, with no gap and no duplicate. The first
+	// item is a heartbeat with the starting position; later heartbeats, sent
+	// on a quiet stream, carry the position scanned so far. Resume a broken
+	// stream with after_id set to the last id received (entry or heartbeat).
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/eventlog/eventlog"
+)
+
+// tailSource is what the hub reads the log's tail from.
+type tailSource interface {
+	Head(ctx context.Context) (int64, error)
+	List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error)
+}
+
+// hub keeps the newest entries of the log in memory, in id order and
+// without gaps, and wakes streams when it grows. Streams read from it while
+// they are near the head and from the store when they are further behind,
+// so a slow stream costs no memory of its own and never holds up writers;
+// and one read of the store serves every stream.
+//
+// Entries arrive from this process's commits (publish) or, when another
+// process shares the database, are loaded from the store when a commit
+// announcement or a periodic check of the head says there are new ones.
+// The store stays the source of truth: a missed announcement delays an
+// entry until the next check, and never loses it.
+type hub struct {
+	src      tailSource
+	log      *slog.Logger
+	maxBytes int
+	poll     time.Duration
+
+	kick chan struct{} // asks the loader to catch up; buffered, 1
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the loader has ended
+
+	mu      sync.Mutex
+	ring    []eventlog.Event // ids last-len(ring)+1 .. last, oldest first
+	bytes   int              // approximate size of ring
+	last    int64            // id of the newest entry loaded; ring ends here
+	known   int64            // newest id known to be committed (>= last)
+	changed chan struct{}    // closed and replaced when last grows
+	started bool
+	closed  bool
+}
+
+func newHub(src tailSource, log *slog.Logger, maxBytes int, poll time.Duration) *hub {
+	return &hub{
+		src:      src,
+		log:      log,
+		maxBytes: maxBytes,
+		poll:     poll,
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		changed:  make(chan struct{}),
+	}
+}
+
+// start reads the head of the log and starts the loader. Entries committed
+// before start are read from the store by the streams that want them.
+func (h *hub) start(ctx context.Context) error {
+	head, err := h.src.Head(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.last, h.known = head, head
+	h.started = true
+	h.mu.Unlock()
+	go h.loader()
+	return nil
+}
+
+// Close ends every stream's wait and stops the loader.
+func (h *hub) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.stop)
+		close(h.changed)
+	}
+	started := h.started
+	h.mu.Unlock()
+	if started {
+		<-h.done
+	}
+}
+
+// size estimates the memory an entry holds.
+func size(e *eventlog.Event) int {
+	return 256 + len(e.Details) + len(e.Actor.ID) + len(e.Actor.Name) + len(e.ContentType) +
+		len(e.ObjectID) + len(e.ObjectRepr) + len(e.Request.Path) + len(e.Request.UserAgent) +
+		len(e.IdempotencyKey)
+}
+
+// appendLocked adds entries that continue the ring and trims its oldest
+// entries to the size bound (always keeping the newest).
+func (h *hub) appendLocked(entries []eventlog.Event) {
+	for i := range entries {
+		h.ring = append(h.ring, entries[i])
+		h.bytes += size(&entries[i])
+	}
+	drop := 0
+	for h.bytes > h.maxBytes && drop < len(h.ring)-1 {
+		h.bytes -= size(&h.ring[drop])
+		drop++
+	}
+	if drop > 0 {
+		// Copy rather than reslice, so the dropped entries can be freed.
+		h.ring = append(make([]eventlog.Event, 0, len(h.ring)-drop+len(entries)), h.ring[drop:]...)
+	}
+	h.last = h.ring[len(h.ring)-1].ID
+	h.known = max(h.known, h.last)
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// publish adds entries this process has just committed, in id order. When
+// they do not continue the ring (another process committed in between),
+// the loader fills the gap from the store instead.
+func (h *hub) publish(written []eventlog.Written) {
+	var entries []eventlog.Event
+	for i := range written {
+		entries = append(entries, written[i].Event)
+		entries = append(entries, written[i].Children...)
+	}
+	if len(entries) == 0 {
+		return
+	}
+	h.mu.Lock()
+	if h.closed || entries[0].ID <= h.last {
+		// A retry that wrote nothing new returns stored entries.
+		h.mu.Unlock()
+		return
+	}
+	if entries[0].ID == h.last+1 && contiguous(entries) {
+		h.appendLocked(entries)
+		h.mu.Unlock()
+		return
+	}
+	h.known = max(h.known, entries[len(entries)-1].ID)
+	h.mu.Unlock()
+	h.wake(0)
+}
+
+func contiguous(entries []eventlog.Event) bool {
+	for i := 1; i < len(entries); i++ {
+		if entries[i].ID != entries[i-1].ID+1 {
+			return false
+		}
+	}
+	return true
+}
+
+// wake tells the loader that entries up to lastID (0: unknown) may have
+// been committed.
+func (h *hub) wake(lastID int64) {
+	h.mu.Lock()
+	if lastID > 0 && lastID <= h.last {
+		h.mu.Unlock()
+		return
+	}
+	h.known = max(h.known, lastID)
+	h.mu.Unlock()
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// loader loads new entries from the store when kicked, and checks the
+// head every poll interval in case an announcement was missed.
+func (h *hub) loader() {
+	defer close(h.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-h.stop
+		cancel()
+	}()
+	tick := time.NewTicker(h.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-h.kick:
+		case <-tick.C:
+			head, err := h.src.Head(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					h.log.Warn("stream hub: read the log head", "err", err)
+				}
+				continue
+			}
+			h.mu.Lock()
+			h.known = max(h.known, head)
+			h.mu.Unlock()
+		}
+		if err := h.load(ctx); err != nil && ctx.Err() == nil {
+			h.log.Warn("stream hub: load new entries", "err", err)
+		}
+	}
+}
+
+// load reads every entry after the ring's end up to the known head.
+func (h *hub) load(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		last, known := h.last, h.known
+		h.mu.Unlock()
+		if last >= known {
+			return nil
+		}
+		page, err := h.src.List(ctx, eventlog.Filter{}, eventlog.Page{Cursor: last, Ascending: true, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		h.mu.Lock()
+		if !h.closed && page[0].ID == h.last+1 {
+			h.appendLocked(page)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// head returns the newest id known to be committed.
+func (h *hub) head() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.known
+}
+
+// since returns up to max entries after cursor that match f, read from the
+// ring, and the id up to which the ring was looked through. ok is false when
+// the ring no longer holds the entry after cursor: read the store instead.
+func (h *hub) since(cursor int64, f *eventlog.Filter, max int) (out []eventlog.Event, scanned int64, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	first := h.last - int64(len(h.ring)) + 1 // id of ring[0]
+	if cursor < first-1 {
+		return nil, cursor, false
+	}
+	scanned = cursor
+	for i := int(cursor - first + 1); i >= 0 && i < len(h.ring) && len(out) < max; i++ {
+		e := &h.ring[i]
+		if f.Match(e) {
+			out = append(out, *e)
+		}
+		scanned = e.ID
+	}
+	return out, scanned, true
+}
+
+// wait returns a channel closed once the ring grows past cursor or the hub
+// closes; and whether the hub is closed.
+func (h *hub) wait(cursor int64) (<-chan struct{}, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, true
+	}
+	if h.last > cursor {
+		c := make(chan struct{})
+		close(c)
+		return c, false
+	}
+	return h.changed, false
+}
