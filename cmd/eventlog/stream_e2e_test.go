@@ -184,7 +184,6 @@ func testStream(t *testing.T, db string) {
 	t.Run("TooManyStreams", func(t *testing.T) {
 		sctx, scancel := context.WithCancel(ctx)
 		defer scancel()
-		var streams []eventlogv1.EventLogService_StreamEventsClient
 		for range 8 {
 			s, err := c.StreamEvents(sctx, &eventlogv1.StreamEventsRequest{})
 			if err != nil {
@@ -193,7 +192,6 @@ func testStream(t *testing.T, db string) {
 			if _, err := s.Recv(); err != nil { // the stream is established
 				t.Fatal(err)
 			}
-			streams = append(streams, s)
 		}
 		s, err := c.StreamEvents(sctx, &eventlogv1.StreamEventsRequest{})
 		if err == nil {
