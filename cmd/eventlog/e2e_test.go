@@ -65,7 +65,7 @@ func (b *syncBuffer) String() string {
 
 // startServer runs "eventlog serve" on db, on a free port unless extra
 // flags say otherwise.
-func startServer(t *testing.T, db string, extra ...string) *testServer {
+func startServer(t testing.TB, db string, extra ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{addr: make(chan string, 1)}}
@@ -88,7 +88,7 @@ func startServer(t *testing.T, db string, extra ...string) *testServer {
 }
 
 // stop shuts the server down as SIGTERM does and checks that it ends cleanly.
-func (ts *testServer) stop(t *testing.T) {
+func (ts *testServer) stop(t testing.TB) {
 	t.Helper()
 	if ts.cancel == nil {
 		return
@@ -105,7 +105,7 @@ func (ts *testServer) stop(t *testing.T) {
 	}
 }
 
-func (ts *testServer) conn(t *testing.T) *grpc.ClientConn {
+func (ts *testServer) conn(t testing.TB) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(ts.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
