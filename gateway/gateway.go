@@ -1,0 +1,288 @@
+// Package gateway serves the eventlog API over HTTP and JSON: grpc-gateway
+// routes each request to the gRPC server (POST /v1/events, GET /v1/events,
+// GET /v1/events/{id}, ...), and the gateway adds /healthz, /readyz and the
+// OpenAPI description at /openapi.json.
+//
+// The gateway calls the gRPC server through a client connection, never the
+// service's methods directly, so everything the server does to a call
+// (authentication, the access log, recovery from panics) applies to REST
+// callers as it does to gRPC ones. The Authorization header is forwarded as
+// the call's "authorization" metadata.
+//
+// Errors are google.rpc.Status as JSON ({"code": 3, "message": "...",
+// "details": [...]}), with code the gRPC code and the HTTP status that
+// grpc-gateway maps it to (400, 401, 403, 404, 409, 429, 503, ...). A body
+// over the size limit gets 413 and code 8 (RESOURCE_EXHAUSTED); a body that
+// is not JSON, has an unknown field or a value of the wrong type, and a query
+// parameter that names no field or holds a value of the wrong type, get 400
+// and code 3 (INVALID_ARGUMENT).
+package gateway
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// DefaultMaxRequestBytes is the default bound on a request body, the same
+// as the gRPC server's bound on a request message.
+const DefaultMaxRequestBytes = 16 << 20
+
+// readyTimeout bounds the store check of /readyz.
+const readyTimeout = 2 * time.Second
+
+//go:embed openapi.swagger.json
+var openAPI []byte
+
+// Pinger is what /readyz checks: the store.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures a Gateway.
+type Config struct {
+	// Conn is a connection to the gRPC server that serves
+	// eventlog.v1.EventLogService.
+	Conn grpc.ClientConnInterface
+	// Store is checked by /readyz.
+	Store Pinger
+	// Logger reports failed readiness checks; slog.Default() when nil.
+	Logger *slog.Logger
+	// MaxRequestBytes bounds a request body and the protobuf message it
+	// decodes into; DefaultMaxRequestBytes when 0. Set it to the gRPC
+	// server's limit on a received message.
+	MaxRequestBytes int64
+}
+
+// Gateway is the HTTP handler of the REST API.
+type Gateway struct {
+	mux     *runtime.ServeMux
+	store   Pinger
+	log     *slog.Logger
+	maxBody int64
+	queries map[string]*queryRule
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New returns a Gateway that makes its calls through cfg.Conn.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Conn == nil || cfg.Store == nil {
+		return nil, errors.New("gateway: Conn and Store are required")
+	}
+	g := &Gateway{
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		maxBody: cfg.MaxRequestBytes,
+		queries: queryRules(eventlogv1.File_eventlog_v1_eventlog_proto.Services()),
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = DefaultMaxRequestBytes
+	}
+	g.mux = runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &jsonMarshaler{JSONPb: &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}}),
+		runtime.WithErrorHandler(g.handleError),
+		runtime.WithRoutingErrorHandler(g.handleRoutingError),
+		runtime.WithMiddlewares(g.checkQuery),
+		// A POST is a write: never let a form body turn it into a read, nor
+		// a header turn it into another method.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+	)
+	client := eventlogv1.NewEventLogServiceClient(limitedConn{cfg.Conn, g.maxBody})
+	if err := eventlogv1.RegisterEventLogServiceHandlerClient(context.Background(), g.mux, client); err != nil {
+		return nil, fmt.Errorf("gateway: register: %w", err)
+	}
+	for path, h := range map[string]runtime.HandlerFunc{
+		"/healthz":      g.healthz,
+		"/readyz":       g.readyz,
+		"/openapi.json": g.openAPI,
+	} {
+		if err := g.mux.HandlePath(http.MethodGet, path, h); err != nil {
+			return nil, fmt.Errorf("gateway: %s: %w", path, err)
+		}
+	}
+	return g, nil
+}
+
+// ServeHTTP serves one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > g.maxBody {
+		_, out := runtime.MarshalerForRequest(g.mux, r)
+		g.handleError(r.Context(), g.mux, out, w, r, &tooLargeError{limit: g.maxBody})
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(innermost(w), r.Body, g.maxBody)}
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+// innermost unwraps w as http.ResponseController does, so that
+// http.MaxBytesReader can tell the server to close the connection after a
+// body over the limit.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+// handleError writes err as grpc-gateway does, except that a request over
+// the size limit gets 413 rather than the 400 of a body that cannot be read
+// or the 429 of RESOURCE_EXHAUSTED.
+func (g *Gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *tooLargeError
+	if !errors.As(err, &tooLarge) {
+		if b, ok := r.Body.(*limitedBody); ok && b.exceeded {
+			tooLarge = &tooLargeError{limit: g.maxBody}
+		}
+	}
+	if tooLarge != nil {
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: tooLarge}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, validUTF8(err))
+}
+
+// validUTF8 returns err with a message that is valid UTF-8: a message that
+// quotes the request may hold any bytes, and a JSON status cannot.
+func validUTF8(err error) error {
+	var withStatus *runtime.HTTPStatusError
+	if errors.As(err, &withStatus) {
+		return &runtime.HTTPStatusError{HTTPStatus: withStatus.HTTPStatus, Err: validUTF8(withStatus.Err)}
+	}
+	st := status.Convert(err)
+	if utf8.ValidString(st.Message()) {
+		return err
+	}
+	p := st.Proto()
+	p.Message = strings.ToValidUTF8(p.Message, "\uFFFD")
+	return status.FromProto(p).Err()
+}
+
+// handleRoutingError answers a request that matches no route: 404 for an
+// unknown path, 405 for a known path with another method (grpc-gateway
+// would say 501).
+func (g *Gateway) handleRoutingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	var err error
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		err = &runtime.HTTPStatusError{HTTPStatus: httpStatus,
+			Err: status.Errorf(codes.Unimplemented, "%s is not allowed on %s", r.Method, r.URL.Path)}
+	case http.StatusNotFound:
+		err = status.Errorf(codes.NotFound, "no route for %s %s", r.Method, r.URL.Path)
+	default:
+		err = &runtime.HTTPStatusError{HTTPStatus: httpStatus,
+			Err: status.Error(codes.InvalidArgument, http.StatusText(httpStatus))}
+	}
+	g.handleError(ctx, mux, m, w, r, err)
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := g.store.Ping(ctx); err != nil {
+		// The cause may name hosts; it goes to the log, not to the caller.
+		g.log.WarnContext(ctx, "readyz: store unreachable", "err", err)
+		http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+func (g *Gateway) openAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+}
+
+// limitedBody is a request body behind http.MaxBytesReader that remembers
+// whether the limit was hit: grpc-gateway turns the read error into a plain
+// INVALID_ARGUMENT, and handleError needs to tell it apart.
+type limitedBody struct {
+	io.ReadCloser
+	exceeded bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooLarge *http.MaxBytesError
+	if err != nil && errors.As(err, &tooLarge) {
+		b.exceeded = true
+	}
+	return n, err
+}
+
+// tooLargeError is a request over the size limit, as a body or as the
+// message the body decodes into.
+type tooLargeError struct {
+	limit   int64
+	message int // size of the decoded message; 0 when the body itself is over
+}
+
+func (e *tooLargeError) Error() string {
+	if e.message > 0 {
+		return fmt.Sprintf("request too large: its message is %d bytes, over the limit of %s", e.message, bytesText(e.limit))
+	}
+	return fmt.Sprintf("request body too large: the limit is %s", bytesText(e.limit))
+}
+
+// GRPCStatus makes the error RESOURCE_EXHAUSTED, the code of gRPC's own
+// limit on a message.
+func (e *tooLargeError) GRPCStatus() *status.Status {
+	return status.New(codes.ResourceExhausted, e.Error())
+}
+
+func bytesText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// limitedConn refuses a call whose request message is over the limit. A
+// JSON body within the limit can decode into a larger message (a number in
+// details takes 2 bytes as JSON and 11 as protobuf); the gRPC server would
+// refuse it with RESOURCE_EXHAUSTED, which reads as "too many requests".
+type limitedConn struct {
+	grpc.ClientConnInterface
+	max int64
+}
+
+func (c limitedConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if m, ok := args.(proto.Message); ok {
+		if n := proto.Size(m); int64(n) > c.max {
+			return &tooLargeError{limit: c.max, message: n}
+		}
+	}
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
