@@ -29,28 +29,47 @@ import (
 
 // testServer is the real binary's run("serve", ...) on port 0.
 type testServer struct {
-	addr   string
+	addr   string // gRPC
+	http   string // base URL of the REST API, "" when HTTP is off
 	cancel context.CancelFunc
 	done   chan error
 	logs   *syncBuffer
 }
 
-// syncBuffer collects the server's log and reports the address it listens on.
+// syncBuffer collects the server's log and reports the addresses it
+// listens on. The server logs its HTTP address before its gRPC one.
 type syncBuffer struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	addr chan string
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	addr     chan string
+	httpAddr string
 }
 
-var listenRE = regexp.MustCompile(`msg="serving gRPC" addr=(\S+)`)
+// The lines that give the addresses, in the text and the JSON log formats.
+var (
+	listenRE     = regexp.MustCompile(`msg="serving gRPC" addr=(\S+)|"msg":"serving gRPC","addr":"([^"]+)"`)
+	listenHTTPRE = regexp.MustCompile(`msg="serving HTTP" addr=(\S+)|"msg":"serving HTTP","addr":"([^"]+)"`)
+)
+
+// addrIn returns the address that re finds in p, or "".
+func addrIn(re *regexp.Regexp, p []byte) string {
+	m := re.FindSubmatch(p)
+	if m == nil {
+		return ""
+	}
+	return string(m[1]) + string(m[2])
+}
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
-	if m := listenRE.FindSubmatch(p); m != nil {
+	if a := addrIn(listenHTTPRE, p); a != "" {
+		b.httpAddr = a
+	}
+	if a := addrIn(listenRE, p); a != "" {
 		select {
-		case b.addr <- string(m[1]):
+		case b.addr <- a:
 		default:
 		}
 	}
@@ -63,19 +82,29 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// startServer runs "eventlog serve" on db, on a free port unless extra
-// flags say otherwise.
-func startServer(t testing.TB, db string, extra ...string) *testServer {
+// startServer runs "eventlog serve" on db with gRPC and HTTP on port 0 and
+// the flags in args after those, and waits until it listens.
+func startServer(t testing.TB, db string, args ...string) *testServer {
+	t.Helper()
+	return startServerEnv(t, db, func(string) string { return "" }, args...)
+}
+
+// startServerEnv is startServer with the environment getenv.
+func startServerEnv(t testing.TB, db string, getenv func(string) string, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{addr: make(chan string, 1)}}
-	getenv := func(string) string { return "" }
+	args = append([]string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
 	go func() {
-		args := append([]string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0"}, extra...)
 		ts.done <- run(ctx, args, getenv, strings.NewReader(""), io.Discard, ts.logs)
 	}()
 	select {
 	case ts.addr = <-ts.logs.addr:
+		ts.logs.mu.Lock()
+		if ts.logs.httpAddr != "" {
+			ts.http = "http://" + ts.logs.httpAddr
+		}
+		ts.logs.mu.Unlock()
 	case err := <-ts.done:
 		cancel()
 		t.Fatalf("serve ended before listening: %v\nlog:\n%s", err, ts.logs)

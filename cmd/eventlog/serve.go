@@ -7,15 +7,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/accesslog"
+	"github.com/eventlog/eventlog/gateway"
+	"github.com/eventlog/eventlog/internal/inproc"
 	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // serveConfig is what "eventlog serve" runs with, from flags and environment.
@@ -25,6 +32,8 @@ type serveConfig struct {
 	rules           string
 	maxFanout       int
 	maxStreams      int
+	httpAddr        string
+	accessLog       string
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -38,6 +47,15 @@ Schema migrations are applied at start-up. SIGINT or SIGTERM stops it
 gracefully: it stops accepting calls, finishes the writes in flight and
 closes the database.
 
+Serve runs the eventlog server: the gRPC API (with server reflection and
+the standard health service) and the same API as REST and JSON over HTTP
+(with /healthz, /readyz and /openapi.json), over a log kept in SQLite or
+PostgreSQL. Schema migrations are applied at start-up. Every HTTP request
+and gRPC call is written to the access log, one nginx-style line each (JSON
+with --log-format json). SIGINT or SIGTERM stops it gracefully: it stops
+accepting requests, finishes the ones in flight and the writes, and closes
+the database.
+
 Entries propagate to related objects by the rules in --rules (see
 "eventlog rules --help"); without it, CREATE, EDIT and DELETE propagate one
 hop along every registered relation as EDIT.
@@ -46,7 +64,9 @@ Without API keys the server only listens on loopback addresses. Each flag
 falls back to the environment variable named in its description.`,
 	example: `  eventlog serve                                   # SQLite file eventlog.db here
   eventlog serve --db /var/lib/eventlog/log.db --rules rules.yaml
-  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require'`,
+  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require'
+  eventlog serve --http-addr '' --access-log /var/log/eventlog/access.log
+  curl 'http://127.0.0.1:8080/v1/events?actor=alice&page_size=10'`,
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -56,8 +76,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"database: a SQLite file path, or a postgres:// URL (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
 		"address for the gRPC API (env EVENTLOG_GRPC_ADDR)")
+	fs.StringVar(&cfg.httpAddr, "http-addr", envOr(e, "EVENTLOG_HTTP_ADDR", "127.0.0.1:8080"),
+		"address for the REST API; empty or \"off\" turns HTTP off (env EVENTLOG_HTTP_ADDR)")
+	fs.StringVar(&cfg.accessLog, "access-log", envOr(e, "EVENTLOG_ACCESS_LOG", "stderr"),
+		"where the access log goes: stderr, off, or a file to append to (env EVENTLOG_ACCESS_LOG)")
 	fs.StringVar(&cfg.logFormat, "log-format", envOr(e, "EVENTLOG_LOG_FORMAT", "text"),
-		"server log format: text or json (env EVENTLOG_LOG_FORMAT)")
+		"log format: text or json; in text the access log has nginx-style lines (env EVENTLOG_LOG_FORMAT)")
 	fs.StringVar(&cfg.logLevel, "log-level", envOr(e, "EVENTLOG_LOG_LEVEL", "info"),
 		"least level logged: debug, info, warn or error (env EVENTLOG_LOG_LEVEL)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second,
@@ -89,16 +113,62 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cfg.maxFanout < 1 {
 		return usagef("--max-fanout: want 1 or more, got %d", cfg.maxFanout)
 	}
+	if cfg.httpAddr == "off" {
+		cfg.httpAddr = ""
+	}
 	logger, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger)
+	access, closeAccess, err := openAccessLog(e.stderr, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAccess()
+	return serve(ctx, cfg, logger, access)
 }
 
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
-	if err := checkLoopback(cfg.grpcAddr); err != nil {
+// openAccessLog returns the access log that cfg asks for, nil when it is
+// off, and a function that closes its file.
+func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*accesslog.Logger, func(), error) {
+	var out io.Writer
+	closeFn := func() {}
+	switch cfg.accessLog {
+	case "off":
+		return nil, closeFn, nil
+	case "stderr":
+		out = stderr
+	case "":
+		return nil, nil, usagef("--access-log is empty: want stderr, off or a file")
+	default:
+		f, err := os.OpenFile(cfg.accessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--access-log: %w", err)
+		}
+		out = f
+		closeFn = func() {
+			if err := f.Close(); err != nil {
+				log.Warn("close the access log", "err", err)
+			}
+		}
+	}
+	format := accesslog.Nginx
+	if cfg.logFormat == "json" {
+		format = accesslog.JSON
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.logLevel)) // newLogger has checked it
+	return accesslog.New(accesslog.Config{Out: out, Format: format, Level: level, ErrorLog: log}), closeFn, nil
+}
+
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *accesslog.Logger) error {
+	if err := checkLoopback("--grpc-addr", cfg.grpcAddr); err != nil {
 		return err
+	}
+	if cfg.httpAddr != "" {
+		if err := checkLoopback("--http-addr", cfg.httpAddr); err != nil {
+			return err
+		}
 	}
 	var rules []propagation.Rule // nil: the defaults
 	if cfg.rules != "" {
@@ -121,49 +191,132 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on --grpc-addr: %w", err)
 	}
+	var httpLis net.Listener
+	if cfg.httpAddr != "" {
+		if httpLis, err = net.Listen("tcp", cfg.httpAddr); err != nil {
+			lis.Close()
+			return fmt.Errorf("listen on --http-addr: %w", err)
+		}
+	}
+	closeListeners := func() {
+		lis.Close()
+		if httpLis != nil {
+			httpLis.Close()
+		}
+	}
+
 	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams})
 	if err := srv.Start(ctx); err != nil {
 		srv.Close()
+		closeListeners()
 		return err
 	}
+	// The access log comes first, so that its line covers whatever the
+	// interceptors after it do.
+	var unary []grpc.UnaryServerInterceptor
+	var stream []grpc.StreamServerInterceptor
+	if access != nil {
+		unary = append(unary, access.UnaryServerInterceptor)
+		stream = append(stream, access.StreamServerInterceptor)
+	}
+	unary = append(unary, srv.UnaryInterceptor)
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ChainUnaryInterceptor(srv.UnaryInterceptor),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
 	)
 	srv.Register(g)
 
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(lis) }()
+	// The REST gateway calls the gRPC server over an in-process listener
+	// served by the same grpc.Server, so REST requests pass through the
+	// server's interceptors as gRPC calls do.
+	var (
+		hs     *http.Server
+		gwConn *grpc.ClientConn
+		inner  *inproc.Listener
+	)
+	if httpLis != nil {
+		inner = inproc.Listen()
+		gwConn, err = gatewayConn(inner, access)
+		if err != nil {
+			srv.Close()
+			closeListeners()
+			return err
+		}
+		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes})
+		if err != nil {
+			gwConn.Close()
+			srv.Close()
+			closeListeners()
+			return err
+		}
+		var h http.Handler = gw
+		if access != nil {
+			h = access.HTTP(h)
+		}
+		hs = &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+	}
+
+	served := make(chan error, 3)
+	running := 1
+	go func() { served <- serveErr("grpc server", g.Serve(lis)) }()
+	if hs != nil {
+		running += 2
+		go func() { served <- serveErr("grpc server for the gateway", g.Serve(inner)) }()
+		go func() { served <- serveErr("http server", hs.Serve(httpLis)) }()
+		log.Info("serving HTTP", "addr", httpLis.Addr().String())
+	}
 	log.Info("serving gRPC", "addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
 		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout)
 
+	var failed error
 	select {
-	case err := <-served:
-		srv.Close()
-		return fmt.Errorf("grpc server: %w", err)
+	case failed = <-served:
+		running--
+		log.Error("server failed; shutting down", "err", failed)
 	case <-ctx.Done():
+		log.Info("shutting down: finishing requests in flight", "timeout", cfg.shutdownTimeout)
 	}
-	log.Info("shutting down: finishing calls in flight", "timeout", cfg.shutdownTimeout)
-	srv.Shutdown() // streams end with UNAVAILABLE; health checks fail
+	srv.Shutdown() // streams, gRPC and REST, end with UNAVAILABLE; health checks fail
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	// HTTP first: its requests in flight still need the gRPC server.
+	if hs != nil {
+		if err := hs.Shutdown(stopCtx); err != nil {
+			log.Warn("shutdown timeout: closing the remaining HTTP requests")
+			hs.Close()
+		}
+	}
 	stopped := make(chan struct{})
 	go func() { g.GracefulStop(); close(stopped) }()
 	// Unary calls finish. A stream's last message can be stuck behind a
 	// subscriber that stopped reading: once the calls are done, such
 	// connections get a moment and are then closed.
-	wctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
-	if err := srv.WaitCalls(wctx); err != nil {
+	if err := srv.WaitCalls(stopCtx); err != nil {
 		log.Warn("shutdown timeout: cancelling the remaining calls")
 	}
-	cancel()
 	select {
 	case <-stopped:
 	case <-time.After(streamGrace):
 		g.Stop()
 		<-stopped
 	}
+	if gwConn != nil {
+		gwConn.Close()
+	}
 	srv.Close()
-	if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-		log.Warn("grpc server", "err", err)
+	for ; running > 0; running-- {
+		if err := <-served; err != nil {
+			log.Warn("server", "err", err)
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	log.Info("stopped")
 	return nil
@@ -173,16 +326,49 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 // message at shutdown before their connections are closed.
 const streamGrace = 2 * time.Second
 
+// serveErr is the error a Serve method returned, nil when it returned
+// because the server was stopped.
+func serveErr(what string, err error) error {
+	if err == nil || errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// gatewayConn returns the gateway's connection to the gRPC server, through
+// the in-process listener l. The connection never leaves the process, so it
+// needs no transport security. The gateway accepts replies of any size:
+// they come from this process, bounded by the page size and the limits on an
+// entry.
+func gatewayConn(l *inproc.Listener, access *accesslog.Logger) (*grpc.ClientConn, error) {
+	opts := []grpc.DialOption{
+		grpc.WithContextDialer(l.Dial),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
+	}
+	if access != nil {
+		opts = append(opts,
+			grpc.WithChainUnaryInterceptor(access.UnaryClientInterceptor),
+			grpc.WithChainStreamInterceptor(access.StreamClientInterceptor))
+	}
+	cc, err := grpc.NewClient("passthrough:///inproc", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gateway connection: %w", err)
+	}
+	return cc, nil
+}
+
 // maxMessageBytes bounds one gRPC message: a full batch of entries with
 // large details fits; anything larger is refused with RESOURCE_EXHAUSTED.
 const maxMessageBytes = 16 << 20
 
 // checkLoopback refuses an address that is reachable from other machines:
-// without API keys anyone who can connect can read and write the log.
-func checkLoopback(addr string) error {
+// without API keys anyone who can connect can read and write the log. flag
+// names the address in messages.
+func checkLoopback(flag, addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return usagef("--grpc-addr %q: %v (want HOST:PORT, such as 127.0.0.1:50051)", addr, err)
+		return usagef("%s %q: %v (want HOST:PORT, such as 127.0.0.1:50051)", flag, addr, err)
 	}
 	if host == "localhost" {
 		return nil
@@ -190,7 +376,7 @@ func checkLoopback(addr string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return usagef("--grpc-addr %q is not a loopback address; without API keys eventlog serves only on loopback (such as 127.0.0.1:50051)", addr)
+	return usagef("%s %q is not a loopback address; without API keys eventlog serves only on loopback (such as 127.0.0.1)", flag, addr)
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
