@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -35,6 +36,9 @@ func benchGateway(b *testing.B, out io.Writer, tcp bool) http.Handler {
 		dial = append(dial, grpc.WithChainUnaryInterceptor(access.UnaryClientInterceptor))
 	}
 	srv := server.New(server.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	unary = append(unary, srv.UnaryInterceptor)
 	g := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...))
 	srv.Register(g)

@@ -104,6 +104,9 @@ func New(cfg Config) (*Gateway, error) {
 		}}),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
+		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status {
+			return status.Convert(validUTF8(err))
+		}),
 		runtime.WithMiddlewares(g.checkQuery),
 		// A POST is a write: never let a form body turn it into a read, nor
 		// a header turn it into another method.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -380,6 +381,134 @@ func testHTTPEndToEnd(t *testing.T, db string) {
 			t.Errorf("the access log went to stderr as well as to --access-log")
 		}
 	})
+
+	t.Run("Relations", func(t *testing.T) {
+		rel := `{"relations":[{"from":{"contentType":"Note","objectId":"n9"},"to":{"contentType":"Entity","objectId":"e9"},"kind":"links"}]}`
+		var put eventlogv1.PutRelationsResponse
+		c.call("POST", "/v1/relations:batchPut", mustJSON[*eventlogv1.PutRelationsRequest](t, rel), &put)
+		if put.GetCreated() != 1 {
+			t.Errorf("POST /v1/relations:batchPut created %d, want 1", put.GetCreated())
+		}
+		var list eventlogv1.ListRelationsResponse
+		c.call("GET", "/v1/relations?from.content_type=Note&from.objectId=n9&kind=links", nil, &list)
+		if len(list.GetRelations()) != 1 || list.GetRelations()[0].GetTo().GetObjectId() != "e9" {
+			t.Errorf("GET /v1/relations?from... = %v, want Note/n9 -> Entity/e9", list.GetRelations())
+		}
+		// An edit of the note propagates to the entity and to an object
+		// named inline.
+		var logged eventlogv1.LogEventResponse
+		c.call("POST", "/v1/events", mustJSON[*eventlogv1.LogEventRequest](t, `{"event":{"eventType":"EVENT_TYPE_EDIT",
+			"actor":{"name":"dave"},"contentType":"Note","objectId":"n9"},"related":[{"contentType":"Artifact","objectId":"a9"}]}`), &logged)
+		src := logged.GetEvent().GetId()
+		var children []string
+		for _, ch := range logged.GetChildren() {
+			children = append(children, ch.GetContentType()+"/"+ch.GetObjectId())
+			if ch.GetSourceId() != src {
+				t.Errorf("child %v has source %d, want %d", ch.GetObjectId(), ch.GetSourceId(), src)
+			}
+		}
+		if diff := cmp.Diff([]string{"Artifact/a9", "Entity/e9"}, children); diff != "" {
+			t.Errorf("children (-want +got):\n%s", diff)
+		}
+		var got eventlogv1.GetEventResponse
+		c.call("GET", fmt.Sprintf("/v1/events/%d", src), nil, &got)
+		if got.GetChildCount() != 2 {
+			t.Errorf("GET /v1/events/%d childCount = %d, want 2", src, got.GetChildCount())
+		}
+		if want := []int64{src + 1, src + 2}; !slices.Equal(c.list(fmt.Sprintf("source_id=%d&order_by=id+asc", src)), want) {
+			t.Errorf("GET /v1/events?source_id=%d does not list the children %v", src, want)
+		}
+		var del eventlogv1.DeleteRelationsResponse
+		c.call("POST", "/v1/relations:batchDelete", mustJSON[*eventlogv1.DeleteRelationsRequest](t, rel), &del)
+		c.call("GET", "/v1/relations?from.content_type=Note&from.object_id=n9", nil, &list)
+		if del.GetDeleted() != 1 || len(list.GetRelations()) != 0 {
+			t.Errorf("after POST /v1/relations:batchDelete (deleted %d) the list is %v, want it empty", del.GetDeleted(), list.GetRelations())
+		}
+		checkHTTPError(t, c.do("POST", "/v1/relations:batchPut", []byte(`{}`)), 400, codes.InvalidArgument, "relations")
+		checkHTTPError(t, c.do("GET", "/v1/relations?from.colour=red", nil), 400, codes.InvalidArgument, "from.colour")
+	})
+
+	t.Run("Stream", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/events:stream?actor=bob&after_id=2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /v1/events:stream = %d", resp.StatusCode)
+		}
+		lines := bufio.NewScanner(resp.Body)
+		lines.Buffer(nil, 1<<20)
+		next := func() *eventlogv1.StreamEventsResponse {
+			t.Helper()
+			if !lines.Scan() {
+				t.Fatalf("the stream ended: %v", lines.Err())
+			}
+			var chunk struct {
+				Result json.RawMessage `json:"result"`
+				Error  json.RawMessage `json:"error"`
+			}
+			if err := json.Unmarshal(lines.Bytes(), &chunk); err != nil || chunk.Result == nil {
+				t.Fatalf("stream line %s: %v, want {\"result\": ...}", lines.Bytes(), err)
+			}
+			var item eventlogv1.StreamEventsResponse
+			if err := protojson.Unmarshal(chunk.Result, &item); err != nil {
+				t.Fatalf("stream line %s: %v", lines.Bytes(), err)
+			}
+			return &item
+		}
+		if hb := next().GetHeartbeat(); hb == nil || hb.GetLastId() != 2 {
+			t.Errorf("first item is not a heartbeat at 2: %v", hb)
+		}
+		for _, want := range []int64{6, 8} { // bob's entries after 2
+			if got := next().GetEvent(); got.GetId() != want {
+				t.Errorf("replayed entry %d, want %d", got.GetId(), want)
+			}
+		}
+		var live eventlogv1.LogEventResponse
+		c.call("POST", "/v1/events", toProto(spec{eventlogv1.EventType_EVENT_TYPE_FETCH, "7", "bob", "Note", "n-1", ""}), &live)
+		if got := next().GetEvent(); got.GetId() != live.GetEvent().GetId() {
+			t.Errorf("live entry %d, want %d", got.GetId(), live.GetEvent().GetId())
+		}
+		cancel()
+		line := findLine(t, accessLog, `"GET /v1/events:stream?actor=bob&after_id=2 HTTP/1.1" 200 `)
+		if !strings.Contains(line, " - - [") {
+			t.Errorf("stream access line %s", line)
+		}
+		// Bad input is refused before the stream starts, with the status
+		// that its code maps to and the error in a line of its own.
+		bad := c.do("GET", "/v1/events:stream?after_id=-1", nil)
+		var chunk struct {
+			Error struct {
+				Code    codes.Code `json:"code"`
+				Message string     `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(bad.body, &chunk); err != nil || bad.status != 400 || chunk.Error.Code != codes.InvalidArgument ||
+			!strings.HasPrefix(chunk.Error.Message, "after_id:") {
+			t.Errorf("GET /v1/events:stream?after_id=-1 = %d %s, want 400 and an INVALID_ARGUMENT error about after_id", bad.status, bad.body)
+		}
+		checkHTTPError(t, c.do("GET", "/v1/events:stream?page_size=1", nil), 400, codes.InvalidArgument, "page_size")
+	})
+}
+
+// mustJSON decodes s, protobuf JSON, into a new M.
+func mustJSON[M interface {
+	proto.Message
+	*T
+}, T any](t *testing.T, s string) M {
+	t.Helper()
+	m := M(new(T))
+	if err := protojson.Unmarshal([]byte(s), m); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return m
 }
 
 // checkHTTPError checks that resp is the JSON error status, with the gRPC
