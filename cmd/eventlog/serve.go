@@ -42,12 +42,6 @@ type serveConfig struct {
 var serveHelp = commandHelp{
 	usage: "eventlog serve [flags]",
 	description: `Serve runs the eventlog server: the gRPC API (with server reflection and
-the standard health service) over a log kept in SQLite or PostgreSQL.
-Schema migrations are applied at start-up. SIGINT or SIGTERM stops it
-gracefully: it stops accepting calls, finishes the writes in flight and
-closes the database.
-
-Serve runs the eventlog server: the gRPC API (with server reflection and
 the standard health service) and the same API as REST and JSON over HTTP
 (with /healthz, /readyz and /openapi.json), over a log kept in SQLite or
 PostgreSQL. Schema migrations are applied at start-up. Every HTTP request
@@ -368,7 +362,11 @@ const maxMessageBytes = 16 << 20
 func checkLoopback(flag, addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return usagef("%s %q: %v (want HOST:PORT, such as 127.0.0.1:50051)", flag, addr, err)
+		example := "127.0.0.1:50051"
+		if flag == "--http-addr" {
+			example = "127.0.0.1:8080"
+		}
+		return usagef("%s %q: %v (want HOST:PORT, such as %s)", flag, addr, err, example)
 	}
 	if host == "localhost" {
 		return nil
