@@ -60,7 +60,7 @@ func watchPostgres(ctx context.Context, dsn string, log func(msg string, args ..
 // processes starting together from migrating the schema at once.
 const migrateLock = `SELECT pg_advisory_xact_lock(7486931725)`
 
-func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -72,7 +72,12 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("%w: connect to postgres: %v", eventlog.ErrUnavailable, err)
 	}
-	if err := migrate(ctx, db, postgres.name, migrateLock); err != nil {
+	if readOnly {
+		err = checkSchema(ctx, db, postgres.name)
+	} else {
+		err = migrate(ctx, db, postgres.name, migrateLock)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}

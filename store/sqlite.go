@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -37,7 +38,10 @@ func sqliteDSN(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func openSQLite(ctx context.Context, path string) (*Store, error) {
+func openSQLite(ctx context.Context, path string, readOnly bool) (*Store, error) {
+	if readOnly {
+		return openSQLiteReadOnly(ctx, path)
+	}
 	w, err := sqlx.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -60,4 +64,21 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	return &Store{d: sqlite, w: w, r: r}, nil
+}
+
+// openSQLiteReadOnly opens an existing database with writes refused.
+func openSQLiteReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r, err := sqlx.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	if err := checkSchema(ctx, r, sqlite.name); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return &Store{d: sqlite, w: r, r: r}, nil
 }

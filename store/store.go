@@ -32,6 +32,10 @@ type Config struct {
 	// Expander computes the entries propagated from each entry written;
 	// nil writes no children.
 	Expander eventlog.Expander
+	// ReadOnly opens an existing log for reading only, as verification
+	// does: no file is created, no migration runs (the schema must be
+	// current), and SQLite is opened with writes refused.
+	ReadOnly bool
 }
 
 // Store is the log kept in a SQL database. It is safe for concurrent use.
@@ -74,9 +78,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		err error
 	)
 	if IsPostgres(cfg.DSN) {
-		s, err = openPostgres(ctx, cfg.DSN)
+		s, err = openPostgres(ctx, cfg.DSN, cfg.ReadOnly)
 	} else {
-		s, err = openSQLite(ctx, cfg.DSN)
+		s, err = openSQLite(ctx, cfg.DSN, cfg.ReadOnly)
 	}
 	if err != nil {
 		return nil, err
@@ -150,13 +154,38 @@ type row struct {
 }
 
 func (r *row) event() (eventlog.Event, error) {
+	e, err := r.decode()
+	if err != nil {
+		return e, fmt.Errorf("entry %d: %w", r.ID, err)
+	}
+	return e, nil
+}
+
+// decode is event without the entry's id in its errors.
+func (r *row) decode() (eventlog.Event, error) {
 	typ, err := eventlog.ParseEventType(r.EventType)
 	if err != nil {
-		return eventlog.Event{}, fmt.Errorf("entry %d: %w", r.ID, err)
+		return eventlog.Event{}, fmt.Errorf("stored event_type: %w", err)
 	}
 	kind, err := eventlog.ParseActorKind(r.ActorKind)
 	if err != nil {
-		return eventlog.Event{}, fmt.Errorf("entry %d: %w", r.ID, err)
+		return eventlog.Event{}, fmt.Errorf("stored actor_kind: %w", err)
+	}
+	// The hash covers the names, not the stored spelling; other spellings
+	// would change what filters find without changing the hash.
+	if typ.String() != r.EventType {
+		return eventlog.Event{}, fmt.Errorf("stored event_type %q is not in its stored form %q", r.EventType, typ.String())
+	}
+	if kind.String() != r.ActorKind {
+		return eventlog.Event{}, fmt.Errorf("stored actor_kind %q is not in its stored form %q", r.ActorKind, kind.String())
+	}
+	// Absent values are NULL; an empty key or a zero time would read back
+	// differently under the same hash.
+	if r.IdempotencyKey.Valid && r.IdempotencyKey.String == "" {
+		return eventlog.Event{}, errors.New("stored idempotency_key is empty instead of NULL")
+	}
+	if t := time.Time(r.OccurredTime); !t.IsZero() && t.UnixMicro() == 0 {
+		return eventlog.Event{}, errors.New("stored occurred_time is the Unix epoch, which the hash cannot tell from NULL")
 	}
 	e := eventlog.Event{
 		ID:           r.ID,

@@ -28,6 +28,11 @@ type backend struct {
 	driver string
 	// rawDSN converts a DSN to what the driver accepts.
 	rawDSN func(dsn string) string
+	// unprotect lifts the append-only triggers, as someone with full
+	// access to the database can, so that tests can tamper with entries.
+	unprotect func(t *testing.T, db *sqlx.DB)
+	// timeArg converts a time to the value the database stores.
+	timeArg func(time.Time) any
 }
 
 // clock is a settable time source for the store.
@@ -68,6 +73,11 @@ func runSuite(t *testing.T, b backend) {
 		{"ConcurrentWritersCommitOrder", testConcurrentWriters},
 		{"PagingWhileInserting", testPagingWhileInserting},
 		{"ReopenKeepsChain", testReopenKeepsChain},
+		{"AppendOnlyTriggers", testAppendOnlyTriggers},
+		{"HeadAndReadChain", testHeadAndReadChain},
+		{"VerifyIntact", testVerifyIntact},
+		{"VerifyTampered", testVerifyTampered},
+		{"OpenReadOnly", testOpenReadOnly},
 	}
 	tests = append(tests, propagationTests...)
 	tests = append(tests, streamTests...)
