@@ -17,9 +17,9 @@ import (
 
 func postgresBackend(server string) backend {
 	return backend{
-		newDSN: func(t *testing.T) string { return pgtest.NewDB(t, server) },
-		driver: "postgres",
-		rawDSN: func(dsn string) string { return dsn },
+		newDSN:  func(t *testing.T) string { return pgtest.NewDB(t, server) },
+		driver:  "postgres",
+		rawDSN:  func(dsn string) string { return dsn },
 		timeArg: func(t time.Time) any { return t.UTC() },
 		unprotect: func(t *testing.T, db *sqlx.DB) {
 			t.Helper()

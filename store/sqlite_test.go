@@ -14,8 +14,8 @@ func sqliteBackend() backend {
 		newDSN: func(t *testing.T) string {
 			return filepath.Join(t.TempDir(), "eventlog.db")
 		},
-		driver: "sqlite",
-		rawDSN: func(dsn string) string { return "file:" + dsn + "?_pragma=busy_timeout(10000)" },
+		driver:  "sqlite",
+		rawDSN:  func(dsn string) string { return "file:" + dsn + "?_pragma=busy_timeout(10000)" },
 		timeArg: func(t time.Time) any { return t.UnixMicro() },
 		unprotect: func(t *testing.T, db *sqlx.DB) {
 			t.Helper()
