@@ -46,6 +46,11 @@ func (s *memStore) Append(_ context.Context, writes []eventlog.Write) ([]eventlo
 		e := w.Event
 		e.ID = int64(len(s.events) + 1)
 		e.Time = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+		prev := eventlog.GenesisHash
+		if n := len(s.events); n > 0 {
+			prev = s.events[n-1].Hash
+		}
+		eventlog.Seal(prev, &e)
 		s.events = append(s.events, e)
 		out[i] = eventlog.Written{Event: e}
 	}
@@ -68,6 +73,28 @@ func (s *memStore) Head(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return int64(len(s.events)), nil
+}
+
+func (s *memStore) ChainHead(context.Context) (eventlog.Head, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := eventlog.Head{LastID: int64(len(s.events)), LastHash: eventlog.GenesisHash, MaxID: int64(len(s.events))}
+	if n := len(s.events); n > 0 {
+		h.LastHash = s.events[n-1].Hash
+	}
+	return h, nil
+}
+
+func (s *memStore) ReadChain(_ context.Context, after, upTo int64, limit int) ([]eventlog.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []eventlog.Event
+	for _, e := range s.events {
+		if e.ID > after && e.ID <= upTo && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 func (s *memStore) Get(_ context.Context, id int64) (eventlog.Event, error) {
@@ -516,6 +543,7 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 		"POST /v1/relations:batchPut":    "takes no query parameters",
 		"POST /v1/relations:batchDelete": "takes no query parameters",
 		"GET /v1/relations":              "unknown query parameter; the parameters are from.content_type, from.object_id, to.content_type, to.object_id, kind,",
+		"GET /v1/chain:verify":           "unknown query parameter",
 	}
 	methods := eventlogv1.File_eventlog_v1_eventlog_proto.Services().Get(0).Methods()
 	if len(routes) != methods.Len() {

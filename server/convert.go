@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -374,8 +376,13 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 	var err error
 
 	if s := req.GetEventType(); s != "" {
-		if f.Type, err = eventlog.ParseEventType(s); err != nil {
-			return f, p, eventlog.Invalid("event_type", "want one of create, delete, edit, fetch, login, logout, login_failed (any case, EVENT_TYPE_ prefix optional) or empty for any, got %q", s)
+		if len(s) > maxKeyword {
+			err = errors.New("too long")
+		} else {
+			f.Type, err = eventlog.ParseEventType(s)
+		}
+		if err != nil {
+			return f, p, eventlog.Invalid("event_type", "want one of create, delete, edit, fetch, login, logout, login_failed (any case, EVENT_TYPE_ prefix optional) or empty for any, got %s", quoteShort(s))
 		}
 	}
 	for _, c := range []struct {
@@ -430,12 +437,16 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 		return f, p, err
 	}
 
-	switch eventlog.Fold(strings.Join(strings.Fields(req.GetOrderBy()), " ")) {
+	orderBy := req.GetOrderBy()
+	if len(orderBy) > maxKeyword {
+		return f, p, eventlog.Invalid("order_by", `want "id desc" (the default, newest first) or "id asc", got %s`, quoteShort(req.GetOrderBy()))
+	}
+	switch eventlog.Fold(strings.Join(strings.Fields(orderBy), " ")) {
 	case "", "id desc":
 	case "id asc":
 		p.Ascending = true
 	default:
-		return f, p, eventlog.Invalid("order_by", `want "id desc" (the default, newest first) or "id asc", got %q`, req.GetOrderBy())
+		return f, p, eventlog.Invalid("order_by", `want "id desc" (the default, newest first) or "id asc", got %s`, quoteShort(req.GetOrderBy()))
 	}
 
 	if s := req.GetPageToken(); s != "" {
@@ -584,4 +595,63 @@ func derefOr(p *int64, def int64) int64 {
 		return def
 	}
 	return *p
+}
+
+// verifyFromProto checks a VerifyChain request.
+func verifyFromProto(req *eventlogv1.VerifyChainRequest) (eventlog.VerifyOptions, error) {
+	var o eventlog.VerifyOptions
+	if req.GetStartId() < 0 {
+		return o, eventlog.Invalid("start_id", "must not be negative, got %d", req.GetStartId())
+	}
+	if req.GetEndId() < 0 {
+		return o, eventlog.Invalid("end_id", "must not be negative, got %d", req.GetEndId())
+	}
+	o.Start, o.End = req.GetStartId(), req.GetEndId()
+	return o, nil
+}
+
+// breakKinds maps the kinds of chain break to the API's.
+var breakKinds = map[eventlog.BreakKind]eventlogv1.ChainBreakKind{
+	eventlog.BreakChanged:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED,
+	eventlog.BreakReordered: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED,
+	eventlog.BreakLink:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK,
+	eventlog.BreakMissing:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING,
+	eventlog.BreakTruncated: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED,
+	eventlog.BreakHead:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH,
+	eventlog.BreakAfterHead: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD,
+}
+
+func verifyToProto(r *eventlog.VerifyResult) *eventlogv1.VerifyChainResponse {
+	resp := &eventlogv1.VerifyChainResponse{
+		StartId:      r.Start,
+		EndId:        r.End,
+		CheckedCount: r.Checked,
+		EndHash:      r.EndHash,
+		HeadChecked:  r.HeadChecked,
+		HeadId:       r.Head.LastID,
+		HeadHash:     r.Head.LastHash,
+		NextStartId:  r.Next,
+	}
+	if b := r.Break; b != nil {
+		resp.FirstBreak = &eventlogv1.ChainBreak{Id: b.ID, Kind: breakKinds[b.Kind], Message: b.Problem}
+	}
+	return resp
+}
+
+// maxKeyword bounds order_by and the event_type filter before they are
+// parsed; the longest accepted values are a few bytes.
+const maxKeyword = 64
+
+// quoteShort quotes s for an error message, cut short: messages never carry
+// more than a little of what a client sent.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }

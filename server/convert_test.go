@@ -864,3 +864,40 @@ func FuzzEventFromProto(f *testing.F) {
 		}
 	})
 }
+
+func TestBreakKinds(t *testing.T) {
+	seen := map[eventlogv1.ChainBreakKind]bool{}
+	for k := eventlog.BreakKind(1); !strings.HasPrefix(k.String(), "BreakKind("); k++ {
+		pk, ok := breakKinds[k]
+		if !ok || pk == eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_UNSPECIFIED {
+			t.Errorf("breakKinds[%v] missing", k)
+		}
+		if seen[pk] {
+			t.Errorf("breakKinds[%v] = %v, used twice", k, pk)
+		}
+		seen[pk] = true
+	}
+	if got, want := len(seen), len(eventlogv1.ChainBreakKind_name)-1; got != want {
+		t.Errorf("%d break kinds map to the API, want %d (every API kind but UNSPECIFIED)", got, want)
+	}
+}
+
+func TestVerifyFromProto(t *testing.T) {
+	for _, tt := range []struct {
+		req   *eventlogv1.VerifyChainRequest
+		field string
+	}{
+		{&eventlogv1.VerifyChainRequest{StartId: -1}, "start_id"},
+		{&eventlogv1.VerifyChainRequest{EndId: -5}, "end_id"},
+	} {
+		_, err := verifyFromProto(tt.req)
+		var inv *eventlog.InvalidError
+		if !errors.As(err, &inv) || inv.Field != tt.field {
+			t.Errorf("verifyFromProto(%v) error = %v, want an InvalidError on %s", tt.req, err, tt.field)
+		}
+	}
+	o, err := verifyFromProto(&eventlogv1.VerifyChainRequest{StartId: 3, EndId: 9})
+	if err != nil || o.Start != 3 || o.End != 9 {
+		t.Errorf("verifyFromProto(3, 9) = %+v, %v", o, err)
+	}
+}

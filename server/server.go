@@ -19,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // Store is the storage the service needs.
@@ -31,6 +32,7 @@ type Store interface {
 	DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
 	ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) ([]eventlog.Relation, error)
 	Head(ctx context.Context) (int64, error)
+	eventlog.ChainReader
 }
 
 // watcher is a store that announces commits made by other processes.
@@ -59,7 +61,21 @@ type Config struct {
 	// written by other processes whose announcement was missed; 1 second
 	// when 0.
 	HeadPoll time.Duration
+	// MaxVerifyEntries bounds the entries one VerifyChain call checks;
+	// DefaultMaxVerifyEntries when 0.
+	MaxVerifyEntries int64
+	// MaxListBytes bounds the entries of one ListEvents page, serialized;
+	// DefaultMaxListBytes when 0. A page always holds at least one entry.
+	MaxListBytes int
 }
+
+// DefaultMaxListBytes keeps a ListEvents response within the 4 MiB that
+// gRPC clients accept by default, with room for the page token.
+const DefaultMaxListBytes = 4<<20 - 16<<10
+
+// DefaultMaxVerifyEntries is the number of entries one VerifyChain call
+// checks at most, unless configured otherwise: a few seconds of work.
+const DefaultMaxVerifyEntries = 100_000
 
 // Server is the EventLogService implementation.
 type Server struct {
@@ -77,6 +93,9 @@ type Server struct {
 
 	stopWatch context.CancelFunc
 	watching  chan struct{} // closed when the commit watch has ended
+
+	maxVerify    int64
+	maxListBytes int
 }
 
 var _ eventlogv1.EventLogServiceServer = (*Server)(nil)
@@ -96,6 +115,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 1024
 	}
+	if cfg.MaxVerifyEntries <= 0 {
+		cfg.MaxVerifyEntries = DefaultMaxVerifyEntries
+	}
+	if cfg.MaxListBytes <= 0 {
+		cfg.MaxListBytes = DefaultMaxListBytes
+	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 15 * time.Second
 	}
@@ -114,6 +139,9 @@ func New(cfg Config) *Server {
 		hub:       h,
 		streams:   make(chan struct{}, cfg.MaxStreams),
 		heartbeat: cfg.Heartbeat,
+
+		maxVerify:    cfg.MaxVerifyEntries,
+		maxListBytes: cfg.MaxListBytes,
 	}
 }
 
@@ -314,13 +342,44 @@ func (s *Server) ListEvents(ctx context.Context, req *eventlogv1.ListEventsReque
 		return nil, s.fail(ctx, "ListEvents", err)
 	}
 	resp := &eventlogv1.ListEventsResponse{}
-	if len(events) > size {
+	more := len(events) > size
+	if more {
 		events = events[:size]
-		resp.NextPageToken = encodePageToken(events[size-1].ID, f, p.Ascending)
 	}
-	resp.Events = make([]*eventlogv1.Event, len(events))
+	resp.Events = make([]*eventlogv1.Event, 0, len(events))
+	used := 0
 	for i := range events {
-		resp.Events[i] = eventToProto(&events[i])
+		pe := eventToProto(&events[i])
+		// A page stops short of the byte budget (entries with large
+		// details), and says where to continue.
+		n := proto.Size(pe) + 8
+		if i > 0 && used+n > s.maxListBytes {
+			more = true
+			break
+		}
+		used += n
+		resp.Events = append(resp.Events, pe)
+	}
+	if more {
+		resp.NextPageToken = encodePageToken(resp.Events[len(resp.Events)-1].GetId(), f, p.Ascending)
 	}
 	return resp, nil
+}
+
+// VerifyChain checks the hash chain over a range of entries, at most
+// s.maxVerify of them per call.
+func (s *Server) VerifyChain(ctx context.Context, req *eventlogv1.VerifyChainRequest) (*eventlogv1.VerifyChainResponse, error) {
+	opts, err := verifyFromProto(req)
+	if err != nil {
+		return nil, s.fail(ctx, "VerifyChain", err)
+	}
+	opts.MaxEntries = s.maxVerify
+	res, err := eventlog.VerifyChain(ctx, s.store, opts)
+	if err != nil {
+		return nil, s.fail(ctx, "VerifyChain", err)
+	}
+	if res.Break != nil {
+		s.log.WarnContext(ctx, "hash chain broken", "id", res.Break.ID, "kind", res.Break.Kind.String(), "problem", res.Break.Problem)
+	}
+	return verifyToProto(&res), nil
 }

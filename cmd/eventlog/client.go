@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -38,12 +40,54 @@ type clientOptions struct {
 	timeout time.Duration
 	format  string
 	print   func(io.Writer, *eventlogv1.Event) error
+	conn    connOptions
+}
+
+// connOptions say how to connect to the server: TLS and the API key.
+type connOptions struct {
+	token   string
+	tls     bool
+	tlsCA   string
+	tlsCert string
+	tlsKey  string
+}
+
+// The environment variables that stand in for connection flags not given.
+var connEnv = []struct{ flag, env string }{
+	{"token", "EVENTLOG_TOKEN"},
+	{"tls-ca", "EVENTLOG_TLS_CA"},
+	{"tls-cert", "EVENTLOG_TLS_CERT"},
+	{"tls-key", "EVENTLOG_TLS_KEY"},
+}
+
+func (c *connOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.token, "token", "", "API key `token`, sent as `authorization: Bearer TOKEN`; when not given, $EVENTLOG_TOKEN (preferred: flags show in ps)")
+	fs.BoolVar(&c.tls, "tls", false, "connect over TLS, checking the server against the system's CAs (implied by --tls-ca and --tls-cert)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "CA certificates, PEM `file`, to check the server's certificate against; when not given, $EVENTLOG_TLS_CA")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "client certificate, PEM `file`, for servers that require one; when not given, $EVENTLOG_TLS_CERT")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "private key of --tls-cert, PEM `file`; when not given, $EVENTLOG_TLS_KEY")
+}
+
+// resolve fills the connection options not given as flags from the
+// environment.
+func (c *connOptions) resolve(fs *flag.FlagSet, e *env) {
+	dst := map[string]*string{"token": &c.token, "tls-ca": &c.tlsCA, "tls-cert": &c.tlsCert, "tls-key": &c.tlsKey}
+	for _, v := range connEnv {
+		if !isSet(fs, v.flag) {
+			if val := strings.TrimSpace(e.getenv(v.env)); val != "" {
+				*dst[v.flag] = val
+			}
+		}
+	}
+	c.token = strings.TrimSpace(c.token)
+	c.tls = c.tls || c.tlsCA != "" || c.tlsCert != "" || c.tlsKey != ""
 }
 
 func (o *clientOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.server, "server", defaultServer, "`address` of the eventlog server; when not given, $"+serverEnv+" if set")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "deadline of each call to the server; 0 for none")
 	fs.StringVar(&o.format, "format", "json", "output `format`: json (one object a line) or nginx (one nginx-style line an entry)")
+	o.conn.register(fs)
 }
 
 // resolve applies $EVENTLOG_SERVER when --server was not given and checks
@@ -60,6 +104,7 @@ func (o *clientOptions) resolve(fs *flag.FlagSet, e *env) error {
 	if o.timeout < 0 {
 		return usagef("--timeout: want a duration of 0 or more, got %s", o.timeout)
 	}
+	o.conn.resolve(fs, e)
 	switch o.format {
 	case "json":
 		o.print = printJSON
@@ -82,25 +127,68 @@ func (o *clientOptions) callContext(ctx context.Context) (context.Context, conte
 // connect dials the server and returns a client and a function closing the
 // connection.
 func (o *clientOptions) connect(ctx context.Context, e *env) (eventlogv1.EventLogServiceClient, func(), error) {
-	conn, err := dial(ctx, e, o.server)
+	conn, err := dial(ctx, e, o.server, o.conn)
 	if err != nil {
 		return nil, nil, err
 	}
 	return eventlogv1.NewEventLogServiceClient(conn), func() { conn.Close() }, nil
 }
 
-// dial connects to the eventlog server at addr. The connection is made
-// lazily, by the first call. Connections are plaintext for now; this is the
-// one place that chooses the transport.
-func dial(ctx context.Context, e *env, addr string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// dial connects to the eventlog server at addr, over TLS when c asks for
+// it, sending c's API key with every call. The connection is made lazily,
+// by the first call. This is the one place that chooses the transport.
+func dial(ctx context.Context, e *env, addr string, c connOptions) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if c.tls {
+		conf, err := clientTLS(c.tlsCA, c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(conf)
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
 		grpc.WithUserAgent("eventlog-cli"),
-	)
+	}
+	if c.token != "" {
+		if !c.tls && !isLoopback(addr) {
+			fmt.Fprintf(e.stderr, "warning: sending the API token to %s without TLS; use --tls or --tls-ca\n", addr)
+		}
+		opts = append(opts, grpc.WithPerRPCCredentials(bearerToken(c.token)))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
 	return conn, nil
+}
+
+// bearerToken sends an API key with every call.
+type bearerToken string
+
+func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+// RequireTransportSecurity is false so that a key can be used with a
+// server on loopback without TLS; dial warns about other plaintext uses.
+func (bearerToken) RequireTransportSecurity() bool { return false }
+
+// isLoopback reports whether addr (HOST:PORT, or a gRPC target such as
+// dns:///host:port) names a loopback host.
+func isLoopback(addr string) bool {
+	if i := strings.LastIndex(addr, "/"); i >= 0 {
+		addr = addr[i+1:]
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // rpcError makes an error returned by a call readable: "NotFound: entry 7

@@ -92,12 +92,19 @@ func startServer(t testing.TB, db string, args ...string) *testServer {
 // startServerEnv is startServer with the environment getenv.
 func startServerEnv(t testing.TB, db string, getenv func(string) string, args ...string) *testServer {
 	t.Helper()
+	args = append([]string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
+	return startWith(t, func(ctx context.Context, logs io.Writer) error {
+		return run(ctx, args, getenv, strings.NewReader(""), io.Discard, logs)
+	})
+}
+
+// startWith runs serve by calling start, which must log to logs, and waits
+// until it listens.
+func startWith(t testing.TB, start func(ctx context.Context, logs io.Writer) error) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{addr: make(chan string, 1)}}
-	args = append([]string{"serve", "--db", db, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"}, args...)
-	go func() {
-		ts.done <- run(ctx, args, getenv, strings.NewReader(""), io.Discard, ts.logs)
-	}()
+	go func() { ts.done <- start(ctx, ts.logs) }()
 	select {
 	case ts.addr = <-ts.logs.addr:
 		ts.logs.mu.Lock()

@@ -37,8 +37,11 @@ func usagef(format string, args ...any) error {
 
 func exitCode(err error) int {
 	var u *usageError
-	if errors.As(err, &u) {
+	switch {
+	case errors.As(err, &u):
 		return 2
+	case errors.Is(err, errChainBroken):
+		return 3
 	}
 	return 1
 }
@@ -69,6 +72,9 @@ func commands() []command {
 		{"unrelate", "remove relations", runUnrelate},
 		{"relations", "list registered relations", runRelations},
 		{"rules", "check a propagation rules file (rules check FILE)", runRules},
+		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
+		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
+		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
 	}
 }
 

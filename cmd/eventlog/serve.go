@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,10 +13,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/accesslog"
+	"github.com/eventlog/eventlog/auth"
 	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
 	"github.com/eventlog/eventlog/propagation"
@@ -37,6 +41,16 @@ type serveConfig struct {
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
+	keysFile        string
+	tlsCert         string
+	tlsKey          string
+	tlsClientCA     string
+	// reload, when it delivers, makes the server read the keys file
+	// again; runServe connects it to SIGHUP.
+	reload <-chan os.Signal
+	// maxVerify bounds the entries of one VerifyChain call; the server's
+	// default when 0. Tests lower it.
+	maxVerify int64
 }
 
 var serveHelp = commandHelp{
@@ -54,11 +68,22 @@ Entries propagate to related objects by the rules in --rules (see
 "eventlog rules --help"); without it, CREATE, EDIT and DELETE propagate one
 hop along every registered relation as EDIT.
 
-Without API keys the server only listens on loopback addresses. Each flag
-falls back to the environment variable named in its description.`,
+With --keys, every call and request needs an API key (see "eventlog keys
+new"), sent as "authorization: Bearer TOKEN"; SIGHUP reads the keys file
+again without dropping calls or streams in progress (a file that does not
+parse is reported and the previous keys are kept). Without API keys the
+server only listens on loopback addresses and anyone who can connect may
+read and write the log.
+
+--tls-cert and --tls-key serve gRPC and HTTP over TLS; --tls-client-ca also
+requires clients to present a certificate signed by that CA (mutual TLS).
+
+Each flag falls back to the environment variable named in its description.`,
 	example: `  eventlog serve                                   # SQLite file eventlog.db here
   eventlog serve --db /var/lib/eventlog/log.db --rules rules.yaml
-  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require'
+  eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require' \
+      --grpc-addr :50051 --http-addr :8443 --keys /etc/eventlog/keys \
+      --tls-cert cert.pem --tls-key key.pem
   eventlog serve --http-addr '' --access-log /var/log/eventlog/access.log
   curl 'http://127.0.0.1:8080/v1/events?actor=alice&page_size=10'`,
 }
@@ -80,6 +105,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"least level logged: debug, info, warn or error (env EVENTLOG_LOG_LEVEL)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second,
 		"how long to wait for in-flight calls when stopping")
+	fs.StringVar(&cfg.keysFile, "keys", envOr(e, "EVENTLOG_KEYS", ""),
+		"API keys `file`: one \"NAME SCOPES sha256:HASH\" a line; none: no keys, loopback only (env EVENTLOG_KEYS)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", envOr(e, "EVENTLOG_TLS_CERT", ""),
+		"server certificate chain, PEM `file`; with --tls-key, serve gRPC and HTTP over TLS (env EVENTLOG_TLS_CERT)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", envOr(e, "EVENTLOG_TLS_KEY", ""),
+		"private key of --tls-cert, PEM `file` (env EVENTLOG_TLS_KEY)")
+	fs.StringVar(&cfg.tlsClientCA, "tls-client-ca", envOr(e, "EVENTLOG_TLS_CLIENT_CA", ""),
+		"CA certificates, PEM `file`: require client certificates signed by them (env EVENTLOG_TLS_CLIENT_CA)")
 	fs.StringVar(&cfg.rules, "rules", envOr(e, "EVENTLOG_RULES", ""),
 		"propagation rules `file` (YAML); CRADLE's defaults when empty (env EVENTLOG_RULES)")
 	fanout, err := envInt(e, "EVENTLOG_MAX_FANOUT", eventlog.DefaultMaxFanout)
@@ -119,6 +152,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeAccess()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	cfg.reload = hup
 	return serve(ctx, cfg, logger, access)
 }
 
@@ -156,17 +193,40 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 }
 
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *accesslog.Logger) error {
-	if err := checkLoopback("--grpc-addr", cfg.grpcAddr); err != nil {
+	var guard *auth.Guard
+	if cfg.keysFile != "" {
+		ks, err := auth.LoadFile(cfg.keysFile)
+		if err != nil {
+			return fmt.Errorf("--keys: %w", err)
+		}
+		guard = auth.NewGuard(ks, log)
+	}
+	loopback, err := checkListen("--grpc-addr", cfg.grpcAddr, guard != nil)
+	if err != nil {
 		return err
 	}
 	if cfg.httpAddr != "" {
-		if err := checkLoopback("--http-addr", cfg.httpAddr); err != nil {
+		httpLoopback, err := checkListen("--http-addr", cfg.httpAddr, guard != nil)
+		if err != nil {
 			return err
 		}
+		loopback = loopback && httpLoopback
+	}
+	tlsConf, err := serverTLS(cfg.tlsCert, cfg.tlsKey, cfg.tlsClientCA)
+	if err != nil {
+		return err
+	}
+	switch {
+	case guard == nil:
+		log.Warn("no API keys (--keys): every local process can read and write the log; the server listens on loopback only")
+	case guard.Keys().Len() == 0:
+		log.Warn("the keys file has no keys: every call but health checks is refused", "keys", cfg.keysFile)
+	}
+	if guard != nil && tlsConf == nil && !loopback {
+		log.Warn("API keys over plaintext on a non-loopback address: anyone on the network path can read the tokens; set --tls-cert and --tls-key")
 	}
 	var rules []propagation.Rule // nil: the defaults
 	if cfg.rules != "" {
-		var err error
 		if rules, err = propagation.LoadRules(cfg.rules); err != nil {
 			return fmt.Errorf("--rules: %w", err)
 		}
@@ -199,14 +259,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		}
 	}
 
-	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams})
+	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify})
 	if err := srv.Start(ctx); err != nil {
 		srv.Close()
 		closeListeners()
 		return err
 	}
 	// The access log comes first, so that its line covers whatever the
-	// interceptors after it do.
+	// interceptors after it do, refused calls included.
 	var unary []grpc.UnaryServerInterceptor
 	var stream []grpc.StreamServerInterceptor
 	if access != nil {
@@ -214,12 +274,34 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		stream = append(stream, access.StreamServerInterceptor)
 	}
 	unary = append(unary, srv.UnaryInterceptor)
-	g := grpc.NewServer(
+	if guard != nil {
+		unary = append(unary, guard.UnaryInterceptor)
+		stream = append(stream, guard.StreamInterceptor)
+	}
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-	)
+	}
+	// The server's one grpc.Server also serves the gateway's in-process
+	// connection, so TLS goes on the outside listener rather than in the
+	// server's options (the in-process one never leaves the process).
+	g := grpc.NewServer(opts...)
 	srv.Register(g)
+	if tlsConf != nil {
+		lis = tls.NewListener(lis, grpcTLS(tlsConf))
+	}
+
+	// The reloader lives as long as serve: it stops before serve returns.
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		reloadKeys(reloadCtx, cfg, guard, log)
+	}()
+	defer func() { stopReload(); <-reloaded }()
 
 	// The REST gateway calls the gRPC server over an in-process listener
 	// served by the same grpc.Server, so REST requests pass through the
@@ -254,6 +336,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
+		if tlsConf != nil {
+			hs.TLSConfig = tlsConf.Clone() // ServeTLS adds h2 and http/1.1
+		}
 	}
 
 	served := make(chan error, 3)
@@ -262,11 +347,21 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 	if hs != nil {
 		running += 2
 		go func() { served <- serveErr("grpc server for the gateway", g.Serve(inner)) }()
-		go func() { served <- serveErr("http server", hs.Serve(httpLis)) }()
-		log.Info("serving HTTP", "addr", httpLis.Addr().String())
+		go func() {
+			if hs.TLSConfig != nil {
+				served <- serveErr("http server", hs.ServeTLS(httpLis, "", ""))
+				return
+			}
+			served <- serveErr("http server", hs.Serve(httpLis))
+		}()
+		log.Info("serving HTTP", "addr", httpLis.Addr().String(), "tls", tlsMode(tlsConf))
 	}
-	log.Info("serving gRPC", "addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
-		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout)
+	attrs := []any{"addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
+		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout, "tls", tlsMode(tlsConf)}
+	if guard != nil {
+		attrs = append(attrs, "keys", guard.Keys().Len())
+	}
+	log.Info("serving gRPC", attrs...)
 
 	var failed error
 	select {
@@ -352,29 +447,79 @@ func gatewayConn(l *inproc.Listener, access *accesslog.Logger) (*grpc.ClientConn
 	return cc, nil
 }
 
-// maxMessageBytes bounds one gRPC message: a full batch of entries with
-// large details fits; anything larger is refused with RESOURCE_EXHAUSTED.
-const maxMessageBytes = 16 << 20
+// Transport limits. A message larger than maxMessageBytes (a full batch of
+// entries with large details fits) is refused with RESOURCE_EXHAUSTED; a
+// connection runs at most maxStreamsPerConn calls at once (more wait for a
+// free one); request headers, the API key among them, are bounded by
+// maxHeaderBytes. StreamEvents calls are bounded over all connections by
+// --max-streams.
+const (
+	maxMessageBytes   = 16 << 20
+	maxStreamsPerConn = 256
+	maxHeaderBytes    = 64 << 10
+)
 
-// checkLoopback refuses an address that is reachable from other machines:
-// without API keys anyone who can connect can read and write the log. flag
-// names the address in messages.
-func checkLoopback(flag, addr string) error {
+// reloadKeys reads the keys file again each time cfg.reload delivers, until
+// ctx ends. A file that does not load is reported and the keys in use are
+// kept.
+func reloadKeys(ctx context.Context, cfg serveConfig, guard *auth.Guard, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cfg.reload:
+		}
+		if guard == nil {
+			log.Info("reload: no keys file (--keys) to read; nothing to do")
+			continue
+		}
+		ks, err := auth.LoadFile(cfg.keysFile)
+		if err != nil {
+			log.Error("reload API keys failed: keeping the keys in use", "keys", guard.Keys().Len(), "err", err)
+			continue
+		}
+		guard.Set(ks)
+		log.Info("reloaded API keys", "file", cfg.keysFile, "keys", ks.Len())
+	}
+}
+
+// checkListen checks the address given to flag and reports whether it is a
+// loopback address. Without API keys it refuses any other: anyone who can
+// connect could read and write the log.
+func checkListen(flag, addr string, haveKeys bool) (loopback bool, err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		example := "127.0.0.1:50051"
 		if flag == "--http-addr" {
 			example = "127.0.0.1:8080"
 		}
-		return usagef("%s %q: %v (want HOST:PORT, such as %s)", flag, addr, err, example)
+		return false, usagef("%s %q: %v (want HOST:PORT, such as %s)", flag, addr, err, example)
 	}
-	if host == "localhost" {
-		return nil
+	ip := net.ParseIP(host)
+	loopback = host == "localhost" || ip != nil && ip.IsLoopback()
+	if !loopback && !haveKeys {
+		return false, usagef("%s %q is not a loopback address, and without API keys eventlog serves only on loopback (such as 127.0.0.1); "+
+			"create a key (eventlog keys new --name NAME --scopes write --file KEYS) and start with --keys KEYS", flag, addr)
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
+	return loopback, nil
+}
+
+// grpcTLS is c for the gRPC listener: gRPC clients insist on negotiating
+// HTTP/2 by ALPN.
+func grpcTLS(c *tls.Config) *tls.Config {
+	c = c.Clone()
+	c.NextProtos = []string{"h2"}
+	return c
+}
+
+func tlsMode(c *tls.Config) string {
+	switch {
+	case c == nil:
+		return "off"
+	case c.ClientAuth == tls.RequireAndVerifyClientCert:
+		return "mutual"
 	}
-	return usagef("%s %q is not a loopback address; without API keys eventlog serves only on loopback (such as 127.0.0.1)", flag, addr)
+	return "on"
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

@@ -154,6 +154,82 @@ func (ActorKind) EnumDescriptor() ([]byte, []int) {
 	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{1}
 }
 
+// ChainBreakKind says how the chain is broken.
+type ChainBreakKind int32
+
+const (
+	// Not used.
+	ChainBreakKind_CHAIN_BREAK_KIND_UNSPECIFIED ChainBreakKind = 0
+	// The entry's stored hash does not match its content: a field or the
+	// hash was changed, or the row cannot be read as an entry.
+	ChainBreakKind_CHAIN_BREAK_KIND_CHANGED ChainBreakKind = 1
+	// The entry hashes correctly under another id: entries were moved or
+	// swapped.
+	ChainBreakKind_CHAIN_BREAK_KIND_REORDERED ChainBreakKind = 2
+	// The entry hashes correctly but its prev_hash is not the hash of the
+	// entry before it: one of the two was rewritten with a recomputed hash.
+	ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK ChainBreakKind = 3
+	// Ids are missing in the middle of the log.
+	ChainBreakKind_CHAIN_BREAK_KIND_MISSING ChainBreakKind = 4
+	// Entries are missing at the end: the head names a later entry.
+	ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED ChainBreakKind = 5
+	// The head's hash is not the last entry's, or the head row is missing.
+	ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH ChainBreakKind = 6
+	// An entry is stored after the head without having been appended.
+	ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD ChainBreakKind = 7
+)
+
+// Enum value maps for ChainBreakKind.
+var (
+	ChainBreakKind_name = map[int32]string{
+		0: "CHAIN_BREAK_KIND_UNSPECIFIED",
+		1: "CHAIN_BREAK_KIND_CHANGED",
+		2: "CHAIN_BREAK_KIND_REORDERED",
+		3: "CHAIN_BREAK_KIND_BROKEN_LINK",
+		4: "CHAIN_BREAK_KIND_MISSING",
+		5: "CHAIN_BREAK_KIND_TRUNCATED",
+		6: "CHAIN_BREAK_KIND_HEAD_MISMATCH",
+		7: "CHAIN_BREAK_KIND_AFTER_HEAD",
+	}
+	ChainBreakKind_value = map[string]int32{
+		"CHAIN_BREAK_KIND_UNSPECIFIED":   0,
+		"CHAIN_BREAK_KIND_CHANGED":       1,
+		"CHAIN_BREAK_KIND_REORDERED":     2,
+		"CHAIN_BREAK_KIND_BROKEN_LINK":   3,
+		"CHAIN_BREAK_KIND_MISSING":       4,
+		"CHAIN_BREAK_KIND_TRUNCATED":     5,
+		"CHAIN_BREAK_KIND_HEAD_MISMATCH": 6,
+		"CHAIN_BREAK_KIND_AFTER_HEAD":    7,
+	}
+)
+
+func (x ChainBreakKind) Enum() *ChainBreakKind {
+	p := new(ChainBreakKind)
+	*p = x
+	return p
+}
+
+func (x ChainBreakKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChainBreakKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_eventlog_v1_eventlog_proto_enumTypes[2].Descriptor()
+}
+
+func (ChainBreakKind) Type() protoreflect.EnumType {
+	return &file_eventlog_v1_eventlog_proto_enumTypes[2]
+}
+
+func (x ChainBreakKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChainBreakKind.Descriptor instead.
+func (ChainBreakKind) EnumDescriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{2}
+}
+
 // Actor is a snapshot of who performed an action, taken when it was logged.
 // It is not a reference: removing the user elsewhere never changes history.
 type Actor struct {
@@ -1688,6 +1764,247 @@ func (x *ListRelationsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// VerifyChainRequest names the range of ids to check.
+type VerifyChainRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First id to check; 0 means the first entry of the log.
+	StartId int64 `protobuf:"varint,1,opt,name=start_id,json=startId,proto3" json:"start_id,omitempty"`
+	// Last id to check, inclusive; 0 means the end of the log, in which case
+	// the head is checked too.
+	EndId         int64 `protobuf:"varint,2,opt,name=end_id,json=endId,proto3" json:"end_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyChainRequest) Reset() {
+	*x = VerifyChainRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyChainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyChainRequest) ProtoMessage() {}
+
+func (x *VerifyChainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyChainRequest.ProtoReflect.Descriptor instead.
+func (*VerifyChainRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *VerifyChainRequest) GetStartId() int64 {
+	if x != nil {
+		return x.StartId
+	}
+	return 0
+}
+
+func (x *VerifyChainRequest) GetEndId() int64 {
+	if x != nil {
+		return x.EndId
+	}
+	return 0
+}
+
+// VerifyChainResponse says what was checked and the first break, if any.
+type VerifyChainResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First id checked.
+	StartId int64 `protobuf:"varint,1,opt,name=start_id,json=startId,proto3" json:"start_id,omitempty"`
+	// Last id checked and found intact; start_id - 1 when none was.
+	EndId int64 `protobuf:"varint,2,opt,name=end_id,json=endId,proto3" json:"end_id,omitempty"`
+	// Number of entries checked and found intact.
+	CheckedCount int64 `protobuf:"varint,3,opt,name=checked_count,json=checkedCount,proto3" json:"checked_count,omitempty"`
+	// Hash of entry end_id. Recorded outside the log, it lets a later check
+	// prove that nothing up to end_id was rewritten since.
+	EndHash []byte `protobuf:"bytes,4,opt,name=end_hash,json=endHash,proto3" json:"end_hash,omitempty"`
+	// Whether the range reached the end of the log and the head was checked.
+	HeadChecked bool `protobuf:"varint,5,opt,name=head_checked,json=headChecked,proto3" json:"head_checked,omitempty"`
+	// The head as read when the check started: the last id appended.
+	HeadId int64 `protobuf:"varint,6,opt,name=head_id,json=headId,proto3" json:"head_id,omitempty"`
+	// The head's hash: the hash of entry head_id in an intact log.
+	HeadHash []byte `protobuf:"bytes,7,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	// When not 0, the call stopped at its limit before the end of the range:
+	// call again with this start_id and the same end_id.
+	NextStartId int64 `protobuf:"varint,8,opt,name=next_start_id,json=nextStartId,proto3" json:"next_start_id,omitempty"`
+	// The first break found; absent when the range is intact.
+	FirstBreak    *ChainBreak `protobuf:"bytes,9,opt,name=first_break,json=firstBreak,proto3" json:"first_break,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyChainResponse) Reset() {
+	*x = VerifyChainResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyChainResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyChainResponse) ProtoMessage() {}
+
+func (x *VerifyChainResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyChainResponse.ProtoReflect.Descriptor instead.
+func (*VerifyChainResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *VerifyChainResponse) GetStartId() int64 {
+	if x != nil {
+		return x.StartId
+	}
+	return 0
+}
+
+func (x *VerifyChainResponse) GetEndId() int64 {
+	if x != nil {
+		return x.EndId
+	}
+	return 0
+}
+
+func (x *VerifyChainResponse) GetCheckedCount() int64 {
+	if x != nil {
+		return x.CheckedCount
+	}
+	return 0
+}
+
+func (x *VerifyChainResponse) GetEndHash() []byte {
+	if x != nil {
+		return x.EndHash
+	}
+	return nil
+}
+
+func (x *VerifyChainResponse) GetHeadChecked() bool {
+	if x != nil {
+		return x.HeadChecked
+	}
+	return false
+}
+
+func (x *VerifyChainResponse) GetHeadId() int64 {
+	if x != nil {
+		return x.HeadId
+	}
+	return 0
+}
+
+func (x *VerifyChainResponse) GetHeadHash() []byte {
+	if x != nil {
+		return x.HeadHash
+	}
+	return nil
+}
+
+func (x *VerifyChainResponse) GetNextStartId() int64 {
+	if x != nil {
+		return x.NextStartId
+	}
+	return 0
+}
+
+func (x *VerifyChainResponse) GetFirstBreak() *ChainBreak {
+	if x != nil {
+		return x.FirstBreak
+	}
+	return nil
+}
+
+// ChainBreak is the first place where the chain does not hold.
+type ChainBreak struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first bad id: the entry that fails, or the first missing id; 0 for
+	// a problem with the head row itself.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What is wrong.
+	Kind ChainBreakKind `protobuf:"varint,2,opt,name=kind,proto3,enum=eventlog.v1.ChainBreakKind" json:"kind,omitempty"`
+	// What is wrong, in words, with the hashes involved.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChainBreak) Reset() {
+	*x = ChainBreak{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChainBreak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChainBreak) ProtoMessage() {}
+
+func (x *ChainBreak) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChainBreak.ProtoReflect.Descriptor instead.
+func (*ChainBreak) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ChainBreak) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ChainBreak) GetKind() ChainBreakKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ChainBreakKind_CHAIN_BREAK_KIND_UNSPECIFIED
+}
+
+func (x *ChainBreak) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_eventlog_v1_eventlog_proto protoreflect.FileDescriptor
 
 const file_eventlog_v1_eventlog_proto_rawDesc = "" +
@@ -1808,7 +2125,26 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListRelationsResponse\x123\n" +
 	"\trelations\x18\x01 \x03(\v2\x15.eventlog.v1.RelationR\trelations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xca\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"F\n" +
+	"\x12VerifyChainRequest\x12\x19\n" +
+	"\bstart_id\x18\x01 \x01(\x03R\astartId\x12\x15\n" +
+	"\x06end_id\x18\x02 \x01(\x03R\x05endId\"\xbe\x02\n" +
+	"\x13VerifyChainResponse\x12\x19\n" +
+	"\bstart_id\x18\x01 \x01(\x03R\astartId\x12\x15\n" +
+	"\x06end_id\x18\x02 \x01(\x03R\x05endId\x12#\n" +
+	"\rchecked_count\x18\x03 \x01(\x03R\fcheckedCount\x12\x19\n" +
+	"\bend_hash\x18\x04 \x01(\fR\aendHash\x12!\n" +
+	"\fhead_checked\x18\x05 \x01(\bR\vheadChecked\x12\x17\n" +
+	"\ahead_id\x18\x06 \x01(\x03R\x06headId\x12\x1b\n" +
+	"\thead_hash\x18\a \x01(\fR\bheadHash\x12\"\n" +
+	"\rnext_start_id\x18\b \x01(\x03R\vnextStartId\x128\n" +
+	"\vfirst_break\x18\t \x01(\v2\x17.eventlog.v1.ChainBreakR\n" +
+	"firstBreak\"g\n" +
+	"\n" +
+	"ChainBreak\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.eventlog.v1.ChainBreakKindR\x04kind\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage*\xca\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EVENT_TYPE_CREATE\x10\x01\x12\x15\n" +
@@ -1822,7 +2158,16 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fACTOR_KIND_USER\x10\x01\x12\x16\n" +
 	"\x12ACTOR_KIND_SERVICE\x10\x02\x12\x15\n" +
-	"\x11ACTOR_KIND_SYSTEM\x10\x032\x80\a\n" +
+	"\x11ACTOR_KIND_SYSTEM\x10\x03*\x95\x02\n" +
+	"\x0eChainBreakKind\x12 \n" +
+	"\x1cCHAIN_BREAK_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18CHAIN_BREAK_KIND_CHANGED\x10\x01\x12\x1e\n" +
+	"\x1aCHAIN_BREAK_KIND_REORDERED\x10\x02\x12 \n" +
+	"\x1cCHAIN_BREAK_KIND_BROKEN_LINK\x10\x03\x12\x1c\n" +
+	"\x18CHAIN_BREAK_KIND_MISSING\x10\x04\x12\x1e\n" +
+	"\x1aCHAIN_BREAK_KIND_TRUNCATED\x10\x05\x12\"\n" +
+	"\x1eCHAIN_BREAK_KIND_HEAD_MISMATCH\x10\x06\x12\x1f\n" +
+	"\x1bCHAIN_BREAK_KIND_AFTER_HEAD\x10\a2\xec\a\n" +
 	"\x0fEventLogService\x12^\n" +
 	"\bLogEvent\x12\x1c.eventlog.v1.LogEventRequest\x1a\x1d.eventlog.v1.LogEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12j\n" +
@@ -1834,7 +2179,8 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\fStreamEvents\x12 .eventlog.v1.StreamEventsRequest\x1a!.eventlog.v1.StreamEventsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/events:stream0\x01\x12v\n" +
 	"\fPutRelations\x12 .eventlog.v1.PutRelationsRequest\x1a!.eventlog.v1.PutRelationsResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/relations:batchPut\x12\x82\x01\n" +
 	"\x0fDeleteRelations\x12#.eventlog.v1.DeleteRelationsRequest\x1a$.eventlog.v1.DeleteRelationsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/relations:batchDelete\x12m\n" +
-	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relationsB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
+	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relations\x12j\n" +
+	"\vVerifyChain\x12\x1f.eventlog.v1.VerifyChainRequest\x1a .eventlog.v1.VerifyChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/chain:verifyB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
 
 var (
 	file_eventlog_v1_eventlog_proto_rawDescOnce sync.Once
@@ -1848,87 +2194,95 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 	return file_eventlog_v1_eventlog_proto_rawDescData
 }
 
-var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
 	(EventType)(0),                  // 0: eventlog.v1.EventType
 	(ActorKind)(0),                  // 1: eventlog.v1.ActorKind
-	(*Actor)(nil),                   // 2: eventlog.v1.Actor
-	(*RequestContext)(nil),          // 3: eventlog.v1.RequestContext
-	(*Event)(nil),                   // 4: eventlog.v1.Event
-	(*LogEventRequest)(nil),         // 5: eventlog.v1.LogEventRequest
-	(*LogEventResponse)(nil),        // 6: eventlog.v1.LogEventResponse
-	(*LogEventsRequest)(nil),        // 7: eventlog.v1.LogEventsRequest
-	(*LogEventsResponse)(nil),       // 8: eventlog.v1.LogEventsResponse
-	(*GetEventRequest)(nil),         // 9: eventlog.v1.GetEventRequest
-	(*GetEventResponse)(nil),        // 10: eventlog.v1.GetEventResponse
-	(*ListEventsRequest)(nil),       // 11: eventlog.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),      // 12: eventlog.v1.ListEventsResponse
-	(*StreamEventsRequest)(nil),     // 13: eventlog.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),    // 14: eventlog.v1.StreamEventsResponse
-	(*Heartbeat)(nil),               // 15: eventlog.v1.Heartbeat
-	(*ObjectRef)(nil),               // 16: eventlog.v1.ObjectRef
-	(*Relation)(nil),                // 17: eventlog.v1.Relation
-	(*PutRelationsRequest)(nil),     // 18: eventlog.v1.PutRelationsRequest
-	(*PutRelationsResponse)(nil),    // 19: eventlog.v1.PutRelationsResponse
-	(*DeleteRelationsRequest)(nil),  // 20: eventlog.v1.DeleteRelationsRequest
-	(*DeleteRelationsResponse)(nil), // 21: eventlog.v1.DeleteRelationsResponse
-	(*ListRelationsRequest)(nil),    // 22: eventlog.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),   // 23: eventlog.v1.ListRelationsResponse
-	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 25: google.protobuf.Struct
+	(ChainBreakKind)(0),             // 2: eventlog.v1.ChainBreakKind
+	(*Actor)(nil),                   // 3: eventlog.v1.Actor
+	(*RequestContext)(nil),          // 4: eventlog.v1.RequestContext
+	(*Event)(nil),                   // 5: eventlog.v1.Event
+	(*LogEventRequest)(nil),         // 6: eventlog.v1.LogEventRequest
+	(*LogEventResponse)(nil),        // 7: eventlog.v1.LogEventResponse
+	(*LogEventsRequest)(nil),        // 8: eventlog.v1.LogEventsRequest
+	(*LogEventsResponse)(nil),       // 9: eventlog.v1.LogEventsResponse
+	(*GetEventRequest)(nil),         // 10: eventlog.v1.GetEventRequest
+	(*GetEventResponse)(nil),        // 11: eventlog.v1.GetEventResponse
+	(*ListEventsRequest)(nil),       // 12: eventlog.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),      // 13: eventlog.v1.ListEventsResponse
+	(*StreamEventsRequest)(nil),     // 14: eventlog.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),    // 15: eventlog.v1.StreamEventsResponse
+	(*Heartbeat)(nil),               // 16: eventlog.v1.Heartbeat
+	(*ObjectRef)(nil),               // 17: eventlog.v1.ObjectRef
+	(*Relation)(nil),                // 18: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),     // 19: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),    // 20: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),  // 21: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil), // 22: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),    // 23: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),   // 24: eventlog.v1.ListRelationsResponse
+	(*VerifyChainRequest)(nil),      // 25: eventlog.v1.VerifyChainRequest
+	(*VerifyChainResponse)(nil),     // 26: eventlog.v1.VerifyChainResponse
+	(*ChainBreak)(nil),              // 27: eventlog.v1.ChainBreak
+	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),         // 29: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	24, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	24, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	28, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	28, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
-	2,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	25, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
-	3,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
-	4,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
-	16, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
-	4,  // 9: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
-	4,  // 10: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
-	5,  // 11: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
-	6,  // 12: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
-	4,  // 13: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	24, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 16: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	24, // 17: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	24, // 18: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 19: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
-	15, // 20: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
-	24, // 21: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	16, // 22: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
-	16, // 23: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
-	17, // 24: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	17, // 25: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	16, // 26: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
-	16, // 27: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
-	17, // 28: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
-	5,  // 29: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
-	7,  // 30: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
-	9,  // 31: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
-	11, // 32: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
-	13, // 33: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
-	18, // 34: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
-	20, // 35: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
-	22, // 36: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
-	6,  // 37: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	8,  // 38: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	10, // 39: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	12, // 40: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	14, // 41: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
-	19, // 42: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
-	21, // 43: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
-	23, // 44: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
-	37, // [37:45] is the sub-list for method output_type
-	29, // [29:37] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	3,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
+	29, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	4,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
+	5,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
+	17, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
+	5,  // 9: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
+	5,  // 10: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
+	6,  // 11: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
+	7,  // 12: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
+	5,  // 13: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
+	28, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	28, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 16: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
+	28, // 17: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	28, // 18: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	5,  // 19: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
+	16, // 20: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
+	28, // 21: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	17, // 22: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
+	17, // 23: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
+	18, // 24: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	18, // 25: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	17, // 26: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
+	17, // 27: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
+	18, // 28: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
+	27, // 29: eventlog.v1.VerifyChainResponse.first_break:type_name -> eventlog.v1.ChainBreak
+	2,  // 30: eventlog.v1.ChainBreak.kind:type_name -> eventlog.v1.ChainBreakKind
+	6,  // 31: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
+	8,  // 32: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
+	10, // 33: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
+	12, // 34: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
+	14, // 35: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
+	19, // 36: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
+	21, // 37: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
+	23, // 38: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
+	25, // 39: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
+	7,  // 40: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	9,  // 41: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	11, // 42: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	13, // 43: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	15, // 44: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
+	20, // 45: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	22, // 46: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	24, // 47: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	26, // 48: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
+	40, // [40:49] is the sub-list for method output_type
+	31, // [31:40] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_eventlog_v1_eventlog_proto_init() }
@@ -1947,8 +2301,8 @@ func file_eventlog_v1_eventlog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   22,
+			NumEnums:      3,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

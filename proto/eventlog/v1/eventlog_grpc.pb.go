@@ -27,6 +27,7 @@ const (
 	EventLogService_PutRelations_FullMethodName    = "/eventlog.v1.EventLogService/PutRelations"
 	EventLogService_DeleteRelations_FullMethodName = "/eventlog.v1.EventLogService/DeleteRelations"
 	EventLogService_ListRelations_FullMethodName   = "/eventlog.v1.EventLogService/ListRelations"
+	EventLogService_VerifyChain_FullMethodName     = "/eventlog.v1.EventLogService/VerifyChain"
 )
 
 // EventLogServiceClient is the client API for EventLogService service.
@@ -63,6 +64,13 @@ type EventLogServiceClient interface {
 	DeleteRelations(ctx context.Context, in *DeleteRelationsRequest, opts ...grpc.CallOption) (*DeleteRelationsResponse, error)
 	// ListRelations returns registered relations, filtered by either end.
 	ListRelations(ctx context.Context, in *ListRelationsRequest, opts ...grpc.CallOption) (*ListRelationsResponse, error)
+	// VerifyChain checks the hash chain over a range of ids: every entry's
+	// hash matches its content, every prev_hash is the hash of the entry
+	// before it, no id is missing and, when the range reaches the end of the
+	// log, the head (the last id and hash recorded by appends) matches the
+	// last entry. It reports the first break it finds. One call checks at
+	// most 100,000 entries; next_start_id says where to continue.
+	VerifyChain(ctx context.Context, in *VerifyChainRequest, opts ...grpc.CallOption) (*VerifyChainResponse, error)
 }
 
 type eventLogServiceClient struct {
@@ -162,6 +170,16 @@ func (c *eventLogServiceClient) ListRelations(ctx context.Context, in *ListRelat
 	return out, nil
 }
 
+func (c *eventLogServiceClient) VerifyChain(ctx context.Context, in *VerifyChainRequest, opts ...grpc.CallOption) (*VerifyChainResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyChainResponse)
+	err := c.cc.Invoke(ctx, EventLogService_VerifyChain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventLogServiceServer is the server API for EventLogService service.
 // All implementations must embed UnimplementedEventLogServiceServer
 // for forward compatibility.
@@ -196,6 +214,13 @@ type EventLogServiceServer interface {
 	DeleteRelations(context.Context, *DeleteRelationsRequest) (*DeleteRelationsResponse, error)
 	// ListRelations returns registered relations, filtered by either end.
 	ListRelations(context.Context, *ListRelationsRequest) (*ListRelationsResponse, error)
+	// VerifyChain checks the hash chain over a range of ids: every entry's
+	// hash matches its content, every prev_hash is the hash of the entry
+	// before it, no id is missing and, when the range reaches the end of the
+	// log, the head (the last id and hash recorded by appends) matches the
+	// last entry. It reports the first break it finds. One call checks at
+	// most 100,000 entries; next_start_id says where to continue.
+	VerifyChain(context.Context, *VerifyChainRequest) (*VerifyChainResponse, error)
 	mustEmbedUnimplementedEventLogServiceServer()
 }
 
@@ -229,6 +254,9 @@ func (UnimplementedEventLogServiceServer) DeleteRelations(context.Context, *Dele
 }
 func (UnimplementedEventLogServiceServer) ListRelations(context.Context, *ListRelationsRequest) (*ListRelationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRelations not implemented")
+}
+func (UnimplementedEventLogServiceServer) VerifyChain(context.Context, *VerifyChainRequest) (*VerifyChainResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyChain not implemented")
 }
 func (UnimplementedEventLogServiceServer) mustEmbedUnimplementedEventLogServiceServer() {}
 func (UnimplementedEventLogServiceServer) testEmbeddedByValue()                         {}
@@ -388,6 +416,24 @@ func _EventLogService_ListRelations_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventLogService_VerifyChain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyChainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).VerifyChain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_VerifyChain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).VerifyChain(ctx, req.(*VerifyChainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventLogService_ServiceDesc is the grpc.ServiceDesc for EventLogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -422,6 +468,10 @@ var EventLogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRelations",
 			Handler:    _EventLogService_ListRelations_Handler,
+		},
+		{
+			MethodName: "VerifyChain",
+			Handler:    _EventLogService_VerifyChain_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

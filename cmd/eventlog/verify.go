@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eventlog/eventlog"
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/store"
+)
+
+// errChainBroken is returned by "eventlog verify" when it found a break,
+// which it has already reported; the exit status is 3.
+var errChainBroken = errors.New("hash chain broken")
+
+var verifyHelp = commandHelp{
+	usage: "eventlog verify [--server ADDR | --db DSN] [--from ID] [--to ID] [flags]",
+	description: `Verify checks the hash chain of the log: that every entry's hash matches
+its content, that every entry's prev_hash is the hash of the entry before
+it, that no id is missing and, when the range reaches the end of the log,
+that the head (the last id and hash recorded by appends) matches the last
+entry. It names the first bad id and what is wrong with it: a changed entry,
+reordered entries, a broken link (an entry rewritten with a recomputed
+hash), missing entries, a truncated tail, a head mismatch, or an entry
+stored after the head.
+
+It asks the server (VerifyChain, which needs a key with the read scope), or
+with --db reads the database directly, read-only. --from and --to limit the
+check to a range of ids. Progress goes to standard error on long runs.
+
+On success it prints the last id checked and its hash: kept somewhere else,
+that hash lets a later check show that nothing up to that id was rewritten,
+even by someone who could also rewrite the head.
+
+Exit status: 0 intact, 3 broken, 1 when the check could not be done, 2 for
+a mistake on the command line.`,
+	example: `  eventlog verify
+  eventlog verify --db /var/lib/eventlog/log.db --from 1000000
+  eventlog verify --db 'postgres://auditor@db/eventlog' --to 5000`,
+}
+
+type verifyOptions struct {
+	server   string
+	timeout  time.Duration
+	conn     connOptions
+	db       string
+	from, to int64
+	progress time.Duration
+}
+
+func parseVerify(e *env, args []string) (*verifyOptions, error) {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	var o verifyOptions
+	fs.StringVar(&o.server, "server", defaultServer, "`address` of the eventlog server; when not given, $"+serverEnv+" if set")
+	fs.DurationVar(&o.timeout, "timeout", time.Minute, "deadline of each call to the server; 0 for none")
+	o.conn.register(fs)
+	fs.StringVar(&o.db, "db", "", "check this database directly instead of asking a server: a SQLite file or a postgres:// `DSN`")
+	fs.Int64Var(&o.from, "from", 0, "first `id` to check; 0 for the first entry")
+	fs.Int64Var(&o.to, "to", 0, "last `id` to check; 0 for the end of the log, which checks the head too")
+	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error this often (`interval`); 0 for never")
+	rest, err := parseFlags(fs, e, verifyHelp, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := noArgs(verifyHelp, rest); err != nil {
+		return nil, err
+	}
+	if o.from < 0 || o.to < 0 {
+		return nil, usagef("--from and --to: want 0 or a positive id")
+	}
+	if o.to != 0 && o.to < max(o.from, 1) {
+		return nil, usagef("--to %d is before --from %d", o.to, o.from)
+	}
+	if o.db != "" && isSet(fs, "server") {
+		return nil, usagef("--db and --server cannot be combined: check the database directly or ask a server")
+	}
+	if !isSet(fs, "server") {
+		if v := strings.TrimSpace(e.getenv(serverEnv)); v != "" {
+			o.server = v
+		}
+	}
+	if o.timeout < 0 {
+		return nil, usagef("--timeout: want a duration of 0 or more, got %s", o.timeout)
+	}
+	o.conn.resolve(fs, e)
+	return &o, nil
+}
+
+// runVerify is "eventlog verify".
+func runVerify(ctx context.Context, e *env, args []string) error {
+	o, err := parseVerify(e, args)
+	if err != nil {
+		return err
+	}
+	p := &progress{w: e.stderr, every: o.progress, start: time.Now()}
+	p.last = p.start
+	var res eventlog.VerifyResult
+	if o.db != "" {
+		res, err = verifyDB(ctx, o, p)
+	} else {
+		res, err = verifyServer(ctx, e, o, p)
+	}
+	if err != nil {
+		return err
+	}
+	return report(e.stdout, &res)
+}
+
+// verifyDB checks the database itself, opened read-only.
+func verifyDB(ctx context.Context, o *verifyOptions, p *progress) (eventlog.VerifyResult, error) {
+	st, err := store.Open(ctx, store.Config{DSN: o.db, ReadOnly: true})
+	if err != nil {
+		return eventlog.VerifyResult{}, err
+	}
+	defer st.Close()
+	res, err := eventlog.VerifyChain(ctx, st, eventlog.VerifyOptions{
+		Start: o.from, End: o.to,
+		Progress: func(checked, last int64) { p.report(checked, last) },
+	})
+	var inv *eventlog.InvalidError
+	if errors.As(err, &inv) {
+		return res, usagef("--%s: %s", map[string]string{"start_id": "from", "end_id": "to"}[inv.Field], inv.Problem)
+	}
+	return res, err
+}
+
+// verifyServer asks the server, one call per slice of the log it checks.
+func verifyServer(ctx context.Context, e *env, o *verifyOptions, p *progress) (eventlog.VerifyResult, error) {
+	conn, err := dial(ctx, e, o.server, o.conn)
+	if err != nil {
+		return eventlog.VerifyResult{}, err
+	}
+	defer conn.Close()
+	client := eventlogv1.NewEventLogServiceClient(conn)
+	var total eventlog.VerifyResult
+	req := &eventlogv1.VerifyChainRequest{StartId: o.from, EndId: o.to}
+	for call := 0; ; call++ {
+		cctx, cancel := context.WithCancel(ctx)
+		if o.timeout > 0 {
+			cctx, cancel = context.WithTimeout(ctx, o.timeout)
+		}
+		resp, err := client.VerifyChain(cctx, req)
+		cancel()
+		if err != nil {
+			return total, rpcError(err)
+		}
+		r := verifyFromResponse(resp)
+		if call == 0 {
+			total = r
+		} else {
+			total.End, total.EndHash, total.Head, total.HeadChecked, total.Next, total.Break =
+				r.End, r.EndHash, r.Head, r.HeadChecked, r.Next, r.Break
+			total.Checked += r.Checked
+		}
+		p.report(total.Checked, total.End)
+		if r.Break != nil || r.Next == 0 {
+			return total, nil
+		}
+		if r.Next <= req.GetStartId() {
+			return total, fmt.Errorf("verify: the server asked to continue at %d, not after %d", r.Next, req.GetStartId())
+		}
+		req.StartId = r.Next
+	}
+}
+
+var breakFromProto = map[eventlogv1.ChainBreakKind]eventlog.BreakKind{
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED:       eventlog.BreakChanged,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED:     eventlog.BreakReordered,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK:   eventlog.BreakLink,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING:       eventlog.BreakMissing,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED:     eventlog.BreakTruncated,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH: eventlog.BreakHead,
+	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD:    eventlog.BreakAfterHead,
+}
+
+func verifyFromResponse(r *eventlogv1.VerifyChainResponse) eventlog.VerifyResult {
+	res := eventlog.VerifyResult{
+		Start: r.GetStartId(), End: r.GetEndId(), Checked: r.GetCheckedCount(), EndHash: r.GetEndHash(),
+		Head:        eventlog.Head{LastID: r.GetHeadId(), LastHash: r.GetHeadHash()},
+		HeadChecked: r.GetHeadChecked(), Next: r.GetNextStartId(),
+	}
+	if b := r.GetFirstBreak(); b != nil {
+		res.Break = &eventlog.ChainBreak{ID: b.GetId(), Kind: breakFromProto[b.GetKind()], Problem: b.GetMessage()}
+	}
+	return res
+}
+
+// report prints the outcome and returns errChainBroken for a break.
+func report(w io.Writer, r *eventlog.VerifyResult) error {
+	var checked string
+	switch {
+	case r.Checked == 0:
+		checked = "no entry checked"
+	case r.Start == r.End:
+		checked = fmt.Sprintf("entry %d intact", r.End)
+	default:
+		checked = fmt.Sprintf("entries %d to %d intact (%d entries)", r.Start, r.End, r.Checked)
+	}
+	if b := r.Break; b != nil {
+		kind := b.Kind.String()
+		if b.Kind == 0 {
+			kind = "unknown break"
+		}
+		where := "entry " + strconv.FormatInt(b.ID, 10)
+		if b.ID == 0 {
+			where = "the head"
+		}
+		fmt.Fprintf(w, "BROKEN at %s: %s: %s\n%s before it\n", where, kind, b.Problem, checked)
+		return errChainBroken
+	}
+	fmt.Fprintf(w, "OK: %s\n", checked)
+	if r.End > 0 {
+		fmt.Fprintf(w, "entry %d hash %x\n", r.End, r.EndHash)
+	}
+	if r.HeadChecked {
+		fmt.Fprintf(w, "head: last id %d matches the last entry\n", r.Head.LastID)
+	} else {
+		fmt.Fprintf(w, "head not checked: the range ends before the end of the log (last id %d)\n", r.Head.LastID)
+	}
+	return nil
+}
+
+// progress reports a long check on standard error, at most once an
+// interval.
+type progress struct {
+	w           io.Writer
+	every       time.Duration
+	start, last time.Time
+}
+
+func (p *progress) report(checked, lastID int64) {
+	if p.every <= 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	rate := float64(checked) / now.Sub(p.start).Seconds()
+	fmt.Fprintf(p.w, "verify: %d entries checked, up to id %d (%.0f entries/s)\n", checked, lastID, rate)
+}
