@@ -3,8 +3,10 @@ package eventlog
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 )
 
@@ -208,27 +210,18 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 	}
 	res.EndHash = w.prevHash
 
-	after := start - 1
-	for after < end {
-		limit := int64(pageSize)
-		if opts.MaxEntries > 0 {
-			left := opts.MaxEntries - res.Checked
-			if left <= 0 {
-				res.Next = after + 1
-				return res, nil
-			}
-			limit = min(limit, left)
+	pages, stop := readAhead(ctx, r, start-1, end, pageSize, opts.MaxEntries)
+	defer stop()
+	for p := range pages {
+		if p.err != nil && !errors.As(p.err, &corrupt) {
+			return res, fmt.Errorf("verify: read entries after %d: %w", w.expect-1, p.err)
 		}
-		page, err := r.ReadChain(ctx, after, end, int(limit))
-		if err != nil && !errors.As(err, &corrupt) {
-			return res, fmt.Errorf("verify: read entries after %d: %w", after, err)
-		}
-		for i := range page {
-			if w.check(&page[i]) {
+		for i := range p.events {
+			if w.check(&p.events[i]) {
 				return res, nil
 			}
 		}
-		if err != nil {
+		if p.err != nil {
 			// The row after the last good one cannot be read.
 			if w.gap(corrupt.ID) {
 				return res, nil
@@ -239,10 +232,13 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 		if opts.Progress != nil {
 			opts.Progress(res.Checked, res.End)
 		}
-		if len(page) == 0 {
-			break
-		}
-		after = page[len(page)-1].ID
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("verify: %w", err)
+	}
+	if opts.MaxEntries > 0 && res.Checked >= opts.MaxEntries && w.expect <= end {
+		res.Next = w.expect
+		return res, nil
 	}
 
 	if w.expect <= end {
@@ -287,12 +283,70 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 	return res, nil
 }
 
+// page is one read of a walk: entries, or the error that ended the reads.
+type page struct {
+	events []Event
+	err    error
+}
+
+// readAhead reads the entries after < id <= end in pages, in order, one
+// page ahead of the caller, so that the next read overlaps the checks of
+// the current page. It stops after maxEntries entries when that is
+// positive, after an empty page or an error, and when ctx ends; stop ends it
+// and waits for it.
+func readAhead(ctx context.Context, r ChainReader, after, end int64, pageSize int, maxEntries int64) (<-chan page, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan page, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		var read int64
+		for after < end {
+			limit := int64(pageSize)
+			if maxEntries > 0 {
+				if limit = min(limit, maxEntries-read); limit <= 0 {
+					return
+				}
+			}
+			events, err := r.ReadChain(ctx, after, end, int(limit))
+			select {
+			case out <- page{events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(events) == 0 {
+				return
+			}
+			read += int64(len(events))
+			after = events[len(events)-1].ID
+		}
+	}()
+	return out, func() { cancel(); <-done }
+}
+
 // walk is the state of one VerifyChain run.
 type walk struct {
 	r        ChainReader
 	res      *VerifyResult
 	expect   int64  // the next id the chain must hold
 	prevHash []byte // the hash of entry expect-1
+
+	h   hash.Hash // reused for every entry: ChainHash without allocations
+	buf []byte
+	sum [HashSize]byte
+}
+
+// chainHash is ChainHash(prev, e), valid until the next call.
+func (w *walk) chainHash(prev []byte, e *Event) []byte {
+	if w.h == nil {
+		w.h = sha256.New()
+	}
+	w.buf = AppendCanonical(w.buf[:0], e)
+	w.h.Reset()
+	w.h.Write(prev)
+	w.h.Write(w.buf)
+	return w.h.Sum(w.sum[:0])
 }
 
 // anchor reads the entry before the range, whose hash the first entry of
@@ -337,7 +391,7 @@ func (w *walk) check(e *Event) bool {
 	if w.gap(e.ID) {
 		return true
 	}
-	if want := ChainHash(e.PrevHash, e); !bytes.Equal(want, e.Hash) {
+	if want := w.chainHash(e.PrevHash, e); !bytes.Equal(want, e.Hash) {
 		if id, ok := movedFrom(e); ok {
 			w.res.Break = &ChainBreak{ID: e.ID, Kind: BreakReordered, Problem: fmt.Sprintf(
 				"entry %d holds the entry written as id %d: entries were moved or swapped", e.ID, id)}

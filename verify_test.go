@@ -19,7 +19,6 @@ type memChain struct {
 	head    eventlog.Head
 	corrupt map[int64]string // ids whose rows cannot be read
 	headErr error
-	reads   int
 }
 
 func newMemChain(n int) *memChain {
@@ -52,7 +51,6 @@ func (m *memChain) ChainHead(ctx context.Context) (eventlog.Head, error) {
 }
 
 func (m *memChain) ReadChain(ctx context.Context, after, upTo int64, limit int) ([]eventlog.Event, error) {
-	m.reads++
 	var out []eventlog.Event
 	for _, e := range m.entries {
 		if e.ID <= after || e.ID > upTo {
@@ -275,8 +273,40 @@ func TestVerifyChainErrors(t *testing.T) {
 			t.Errorf("VerifyChain(%+v) error = %v, want an InvalidError on %s", tt.opts, err, tt.field)
 		}
 	}
+	// A cancelled check is an error, never a truncated log.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		res, err := eventlog.VerifyChain(ctx, m, eventlog.VerifyOptions{PageSize: 1})
+		if !errors.Is(err, context.Canceled) || res.Break != nil {
+			t.Fatalf("VerifyChain(cancelled) = %v, %v; want context.Canceled", res.Break, err)
+		}
+	}
 	m.headErr = errors.New("connection refused")
 	if _, err := eventlog.VerifyChain(context.Background(), m, eventlog.VerifyOptions{}); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("VerifyChain with a failing store error = %v, want the store's error", err)
 	}
+}
+
+func BenchmarkVerifyChainInMemory(b *testing.B) {
+	m := newMemChain(10000)
+	for i := range m.entries {
+		m.entries[i].Details = []byte(`{"field":"title","new":"` + strings.Repeat("x", 100) + `"}`)
+		m.entries[i].ObjectRepr = "an entry of typical size"
+		m.entries[i].Request = eventlog.Request{RemoteAddr: "203.0.113.7", Method: "POST", Path: "/api/entries/42", Protocol: "HTTP/1.1", Status: 200}
+	}
+	prev := eventlog.GenesisHash
+	for i := range m.entries {
+		eventlog.Seal(prev, &m.entries[i])
+		prev = m.entries[i].Hash
+	}
+	m.head.LastHash = prev
+	b.ResetTimer()
+	for range b.N {
+		res, err := eventlog.VerifyChain(context.Background(), m, eventlog.VerifyOptions{})
+		if err != nil || res.Break != nil {
+			b.Fatal(res.Break, err)
+		}
+	}
+	b.ReportMetric(float64(len(m.entries))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
