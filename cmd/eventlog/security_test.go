@@ -770,3 +770,23 @@ func TestGrantAndServeAsRole(t *testing.T) {
 		t.Errorf("eventlog grant on SQLite = %v, want a usage error\n%s", err, out)
 	}
 }
+
+// TestTransportLimits checks the limits serve sets on the transport.
+func TestTransportLimits(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "limits.db"))
+	c := eventlogv1.NewEventLogServiceClient(ts.conn(t))
+	ctx := context.Background()
+	// Headers past 64 KiB (here a huge token) are refused before any
+	// handler runs.
+	_, err := c.ListEvents(withToken(ctx, strings.Repeat("x", 100<<10)), &eventlogv1.ListEventsRequest{})
+	if err == nil {
+		t.Errorf("ListEvents with 100 KiB of headers: no error, want it refused")
+	}
+	// A message past 16 MiB is RESOURCE_EXHAUSTED.
+	e := newEvent(eventlogv1.EventType_EVENT_TYPE_EDIT, "a", "T", "1")
+	e.ObjectRepr = strings.Repeat("x", 17<<20)
+	_, err = c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: e})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("LogEvent of 17 MiB = %v, want ResourceExhausted", err)
+	}
+}
