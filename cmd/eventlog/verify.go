@@ -63,7 +63,7 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.db, "db", "", "check this database directly instead of asking a server: a SQLite file or a postgres:// `DSN`")
 	fs.Int64Var(&o.from, "from", 0, "first `id` to check; 0 for the first entry")
 	fs.Int64Var(&o.to, "to", 0, "last `id` to check; 0 for the end of the log, which checks the head too")
-	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error this often (`interval`); 0 for never")
+	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error every `interval`; 0 for never")
 	rest, err := parseFlags(fs, e, verifyHelp, args)
 	if err != nil {
 		return nil, err
