@@ -496,7 +496,7 @@ func TestTLS(t *testing.T) {
 				for k, v := range tt.env {
 					e[k] = v
 				}
-				out, err := cli(t, e, append([]string{"list", "--timeout", "5s"}, tt.args...)...)
+				out, err := cli(t, e, append([]string{"list", "--timeout", "60s"}, tt.args...)...)
 				if tt.wantErr == "" {
 					if err != nil {
 						t.Errorf("eventlog list %v = %v\n%s", tt.args, err, out)
@@ -530,7 +530,7 @@ func TestTLS(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				out, err := cli(t, env, append([]string{"verify", "--timeout", "5s"}, tt.args...)...)
+				out, err := cli(t, env, append([]string{"verify", "--timeout", "60s"}, tt.args...)...)
 				if tt.wantErr == "" {
 					if err != nil || !strings.HasPrefix(out, "OK") {
 						t.Errorf("eventlog verify %v = %v\n%s", tt.args, err, out)
