@@ -326,6 +326,17 @@ func TestGuardSetAndTrack(t *testing.T) {
 	if name, ok := g.Identify("Bearer " + tokens["writer"]); !ok || name != "writer" {
 		t.Errorf("Identify(writer) = %q, %v", name, ok)
 	}
+	// The hook sees every call with a known key, refused ones included.
+	var seen []string
+	g.OnKey(func(ctx context.Context, name string) { seen = append(seen, name+"="+KeyName(ctx)) })
+	run()
+	method = "/eventlog.v1.EventLogService/GetEvent"
+	run()
+	md = metadata.Pairs("authorization", "Bearer evl_unknown")
+	run()
+	if diff := cmp.Diff([]string{"reader=reader", "reader=reader"}, seen); diff != "" {
+		t.Errorf("OnKey calls (-want +got):\n%s", diff)
+	}
 	if KeyName(context.Background()) != "" {
 		t.Errorf("KeyName of a bare context is not empty")
 	}

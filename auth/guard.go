@@ -19,8 +19,9 @@ import (
 // keys can be replaced at any time (Set), which affects calls that start
 // afterwards; calls and streams already running are not interrupted.
 type Guard struct {
-	keys atomic.Pointer[KeySet]
-	log  *slog.Logger
+	keys  atomic.Pointer[KeySet]
+	log   *slog.Logger
+	onKey func(ctx context.Context, name string)
 }
 
 // NewGuard returns a Guard admitting the keys of ks. log receives one line
@@ -33,6 +34,11 @@ func NewGuard(ks *KeySet, log *slog.Logger) *Guard {
 	g.keys.Store(ks)
 	return g
 }
+
+// OnKey has fn called, in every call made with a known key (refused
+// for its scopes or not), with the call's context and the key's name: an
+// access log records the caller this way. Call it before serving.
+func (g *Guard) OnKey(fn func(ctx context.Context, name string)) { g.onKey = fn }
 
 // Set replaces the keys.
 func (g *Guard) Set(ks *KeySet) { g.keys.Store(ks) }
@@ -110,6 +116,9 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 		return ctx, status.Error(codes.Unauthenticated, "unknown API key")
 	}
 	ctx = withKeyName(ctx, k.Name)
+	if g.onKey != nil {
+		g.onKey(ctx, k.Name)
+	}
 	switch {
 	case !known:
 		g.log.ErrorContext(ctx, "call refused: the method has no access rule", "method", method, "key", k.Name)
