@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -25,6 +27,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -34,6 +37,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/eventlog/eventlog/auth"
@@ -387,6 +391,7 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--grpc-addr", "0.0.0.0:0"}, "not a loopback address"},
+		{[]string{"--http-addr", "0.0.0.0:0"}, "--http-addr"},
 		{[]string{"--keys", filepath.Join(dir, "missing")}, "--keys"},
 		{[]string{"--keys", bad}, "looks like a token"},
 		{[]string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
@@ -788,5 +793,174 @@ func TestTransportLimits(t *testing.T) {
 	_, err = c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: e})
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("LogEvent of 17 MiB = %v, want ResourceExhausted", err)
+	}
+}
+
+// route is one REST binding of an API method.
+type route struct {
+	method, path string
+	fullMethod   string
+}
+
+// apiRoutes lists the REST routes of every method of the API, from the
+// google.api.http options of the .proto file, path parameters filled in.
+func apiRoutes(t *testing.T) []route {
+	t.Helper()
+	var out []route
+	sd := eventlogv1.File_eventlog_v1_eventlog_proto.Services().Get(0)
+	for i := range sd.Methods().Len() {
+		m := sd.Methods().Get(i)
+		rule, _ := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
+		if rule == nil {
+			t.Errorf("method %s has no HTTP binding", m.Name())
+			continue
+		}
+		r := route{fullMethod: "/" + string(sd.FullName()) + "/" + string(m.Name())}
+		switch p := rule.GetPattern().(type) {
+		case *annotations.HttpRule_Get:
+			r.method, r.path = "GET", p.Get
+		case *annotations.HttpRule_Post:
+			r.method, r.path = "POST", p.Post
+		default:
+			t.Fatalf("method %s: binding %T not handled by this test", m.Name(), p)
+		}
+		r.path = strings.ReplaceAll(r.path, "{id}", "1")
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestAuthEveryRoute calls every REST route with no key, a wrong key and a
+// key of each scope: 401 and 403 as gRPC gives UNAUTHENTICATED and
+// PERMISSION_DENIED. The access log names the key of each call.
+func TestAuthEveryRoute(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	tokens := writeKeys(t, keys, "reader=read", "writer=write", "admin=admin")
+	ts := startServer(t, filepath.Join(dir, "e2e.db"), "--keys", keys)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	callers := []struct {
+		name   string
+		token  string
+		scopes auth.Scope
+	}{
+		{"no key", "", 0},
+		{"wrong key", "evl_" + strings.Repeat("B", 43), 0},
+		{"reader", tokens["reader"], auth.ScopeRead},
+		{"writer", tokens["writer"], auth.ScopeWrite},
+		{"admin", tokens["admin"], auth.ScopeAdmin},
+	}
+	for _, r := range apiRoutes(t) {
+		access, ok := auth.MethodAccess(r.fullMethod)
+		if !ok {
+			t.Errorf("%s %s (%s) has no access rule", r.method, r.path, r.fullMethod)
+		}
+		for _, c := range callers {
+			t.Run(r.method+"_"+r.path+"/"+c.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel() // ends a stream once its status is known
+				var body io.Reader
+				if r.method == "POST" {
+					body = strings.NewReader("{}")
+				}
+				req, err := http.NewRequestWithContext(ctx, r.method, ts.http+r.path, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.token != "" {
+					req.Header.Set("Authorization", "Bearer "+c.token)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				want := 0 // admitted: anything but 401 and 403
+				switch {
+				case c.scopes == 0:
+					want = http.StatusUnauthorized
+				case access == auth.NeedRead && !c.scopes.Has(auth.ScopeRead),
+					access == auth.NeedWrite && !c.scopes.Has(auth.ScopeWrite),
+					access == auth.NeedAdmin && !c.scopes.Has(auth.ScopeAdmin):
+					want = http.StatusForbidden
+				}
+				if want == 0 {
+					if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+						t.Errorf("%s %s as %s = %d, want it admitted", r.method, r.path, c.name, resp.StatusCode)
+					}
+				} else if resp.StatusCode != want {
+					t.Errorf("%s %s as %s = %d, want %d", r.method, r.path, c.name, resp.StatusCode, want)
+				}
+			})
+		}
+	}
+	// Probes and the API description need no key.
+	for _, path := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		resp, err := hc.Get(ts.http + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a key = %d, want 200", path, resp.StatusCode)
+		}
+	}
+	// The access log names the caller's key, for admitted and refused
+	// requests alike, and never holds a token.
+	waitFor(t, "the access lines of the keyed requests", func() bool {
+		logs := ts.logs.String()
+		return strings.Contains(logs, `- reader [`) && strings.Contains(logs, `- writer [`) && strings.Contains(logs, `- admin [`)
+	})
+	logs := ts.logs.String()
+	if !regexp.MustCompile(`- writer \[[^\]]*\] "GET /v1/events HTTP/1.1" 403`).MatchString(logs) {
+		t.Errorf("no access line for the writer's refused GET /v1/events:\n%s", logs)
+	}
+	for name, tok := range tokens {
+		if strings.Contains(logs, tok) {
+			t.Fatalf("the log contains the token of %s", name)
+		}
+	}
+}
+
+func TestHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	p := newPKI(t, dir, "good")
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(p.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(pem)
+	get := func(url string, conf *tls.Config) (int, error) {
+		hc := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
+		resp, err := hc.Get(url)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+
+	ts := startServer(t, filepath.Join(dir, "tls.db"), "--tls-cert", p.serverCert, "--tls-key", p.serverKey)
+	https := strings.Replace(ts.http, "http://", "https://", 1)
+	if code, err := get(https+"/healthz", &tls.Config{RootCAs: pool}); err != nil || code != 200 {
+		t.Errorf("GET /healthz over TLS = %d, %v; want 200", code, err)
+	}
+	if code, err := get(ts.http+"/healthz", nil); err == nil && code == 200 {
+		t.Errorf("GET /healthz in plaintext on the TLS port = %d, want it refused", code)
+	}
+	ts.stop(t)
+
+	ts = startServer(t, filepath.Join(dir, "mtls.db"), "--tls-cert", p.serverCert, "--tls-key", p.serverKey, "--tls-client-ca", p.ca)
+	https = strings.Replace(ts.http, "http://", "https://", 1)
+	if code, err := get(https+"/healthz", &tls.Config{RootCAs: pool}); err == nil {
+		t.Errorf("GET /healthz over mutual TLS without a client certificate = %d, want the handshake refused", code)
+	}
+	cert, err := tls.LoadX509KeyPair(p.clientCert, p.clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get(https+"/healthz", &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}); err != nil || code != 200 {
+		t.Errorf("GET /healthz over mutual TLS with a client certificate = %d, %v; want 200", code, err)
 	}
 }

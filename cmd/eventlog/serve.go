@@ -200,6 +200,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			return fmt.Errorf("--keys: %w", err)
 		}
 		guard = auth.NewGuard(ks, log)
+		if access != nil {
+			guard.OnKey(accesslog.SetUser) // the key's name on the access line
+		}
 	}
 	loopback, err := checkListen("--grpc-addr", cfg.grpcAddr, guard != nil)
 	if err != nil {
