@@ -41,6 +41,9 @@ func watchPostgres(ctx context.Context, dsn string, log func(msg string, args ..
 	if err := l.Listen(commitChannel); err != nil {
 		return fmt.Errorf("listen for commits: %w", err)
 	}
+	// Commits made before LISTEN took effect were announced to no one:
+	// as after a reconnection, look at the head once.
+	wake(0)
 	for {
 		select {
 		case <-ctx.Done():
