@@ -41,6 +41,7 @@ type hub struct {
 	bytes   int              // approximate size of ring
 	last    int64            // id of the newest entry loaded; ring ends here
 	known   int64            // newest id known to be committed (>= last)
+	recheck bool             // a wake without an id: the loader reads the head
 	changed chan struct{}    // closed and replaced when last grows
 	started bool
 	closed  bool
@@ -143,7 +144,7 @@ func (h *hub) publish(written []eventlog.Written) {
 	}
 	h.known = max(h.known, entries[len(entries)-1].ID)
 	h.mu.Unlock()
-	h.wake(0)
+	h.kickLoader()
 }
 
 func contiguous(entries []eventlog.Event) bool {
@@ -155,20 +156,43 @@ func contiguous(entries []eventlog.Event) bool {
 	return true
 }
 
-// wake tells the loader that entries up to lastID (0: unknown) may have
-// been committed.
+// wake tells the loader that entries up to lastID may have been committed.
+// With lastID 0 (unknown: the watch has just connected or reconnected, and
+// announcements may have been missed) the loader reads the head first.
 func (h *hub) wake(lastID int64) {
 	h.mu.Lock()
 	if lastID > 0 && lastID <= h.last {
 		h.mu.Unlock()
 		return
 	}
+	if lastID == 0 {
+		h.recheck = true
+	}
 	h.known = max(h.known, lastID)
 	h.mu.Unlock()
+	h.kickLoader()
+}
+
+func (h *hub) kickLoader() {
 	select {
 	case h.kick <- struct{}{}:
 	default:
 	}
+}
+
+// readHead raises known to the store's head; false when it cannot be read.
+func (h *hub) readHead(ctx context.Context) bool {
+	head, err := h.src.Head(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("stream hub: read the log head", "err", err)
+		}
+		return false
+	}
+	h.mu.Lock()
+	h.known = max(h.known, head)
+	h.mu.Unlock()
+	return true
 }
 
 // loader loads new entries from the store when kicked, and checks the
@@ -188,17 +212,17 @@ func (h *hub) loader() {
 		case <-h.stop:
 			return
 		case <-h.kick:
-		case <-tick.C:
-			head, err := h.src.Head(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					h.log.Warn("stream hub: read the log head", "err", err)
-				}
+			h.mu.Lock()
+			recheck := h.recheck
+			h.recheck = false
+			h.mu.Unlock()
+			if recheck && !h.readHead(ctx) {
 				continue
 			}
-			h.mu.Lock()
-			h.known = max(h.known, head)
-			h.mu.Unlock()
+		case <-tick.C:
+			if !h.readHead(ctx) {
+				continue
+			}
 		}
 		if err := h.load(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("stream hub: load new entries", "err", err)
