@@ -126,12 +126,13 @@ func (o *clientOptions) callContext(ctx context.Context) (context.Context, conte
 
 // connect dials the server and returns a client and a function closing the
 // connection.
-func (o *clientOptions) connect(ctx context.Context, e *env) (eventlogv1.EventLogServiceClient, func(), error) {
+func (o *clientOptions) withClient(ctx context.Context, e *env, fn func(eventlogv1.EventLogServiceClient) error) error {
 	conn, err := dial(ctx, e, o.server, o.conn)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return eventlogv1.NewEventLogServiceClient(conn), func() { conn.Close() }, nil
+	defer conn.Close()
+	return fn(eventlogv1.NewEventLogServiceClient(conn))
 }
 
 // dial connects to the eventlog server at addr, over TLS when c asks for
@@ -513,16 +514,15 @@ func runLog(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, closeConn, err := o.connect(ctx, e)
+	var resp *eventlogv1.LogEventResponse
+	err = o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		cctx, cancel := o.callContext(ctx)
+		defer cancel()
+		resp, err = client.LogEvent(cctx, req)
+		return rpcError(err)
+	})
 	if err != nil {
 		return err
-	}
-	defer closeConn()
-	cctx, cancel := o.callContext(ctx)
-	defer cancel()
-	resp, err := client.LogEvent(cctx, req)
-	if err != nil {
-		return rpcError(err)
 	}
 	for _, ev := range append([]*eventlogv1.Event{resp.GetEvent()}, resp.GetChildren()...) {
 		if err := o.print(e.stdout, ev); err != nil {
@@ -570,16 +570,15 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, closeConn, err := o.connect(ctx, e)
+	var resp *eventlogv1.GetEventResponse
+	err = o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		cctx, cancel := o.callContext(ctx)
+		defer cancel()
+		resp, err = client.GetEvent(cctx, req)
+		return rpcError(err)
+	})
 	if err != nil {
 		return err
-	}
-	defer closeConn()
-	cctx, cancel := o.callContext(ctx)
-	defer cancel()
-	resp, err := client.GetEvent(cctx, req)
-	if err != nil {
-		return rpcError(err)
 	}
 	if n := resp.GetChildCount(); n > 0 {
 		fmt.Fprintf(e.stderr, "%d propagated entries: eventlog list --source-id %d\n", n, req.GetId())
@@ -711,12 +710,9 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, closeConn, err := o.connect(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer closeConn()
-	return listEvents(ctx, e, client, req, o)
+	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		return listEvents(ctx, e, client, req, o)
+	})
 }
 
 // listEvents prints the entries req selects: one page, with a hint about

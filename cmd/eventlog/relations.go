@@ -136,24 +136,22 @@ func readRelations(e *env, path, kind string) ([]*eventlogv1.Relation, error) {
 // and returns the sum of the counts the calls report.
 func sendRelations(ctx context.Context, o *relationFlags, e *env, rels []*eventlogv1.Relation,
 	call func(context.Context, eventlogv1.EventLogServiceClient, []*eventlogv1.Relation) (int32, error)) (int, error) {
-	client, closeConn, err := o.connect(ctx, e)
-	if err != nil {
-		return 0, err
-	}
-	defer closeConn()
 	total := 0
-	for len(rels) > 0 {
-		n := min(len(rels), eventlog.MaxRelationsPerCall)
-		cctx, cancel := o.callContext(ctx)
-		k, err := call(cctx, client, rels[:n])
-		cancel()
-		if err != nil {
-			return total, rpcError(err)
+	err := o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		for len(rels) > 0 {
+			n := min(len(rels), eventlog.MaxRelationsPerCall)
+			cctx, cancel := o.callContext(ctx)
+			k, err := call(cctx, client, rels[:n])
+			cancel()
+			if err != nil {
+				return rpcError(err)
+			}
+			total += int(k)
+			rels = rels[n:]
 		}
-		total += int(k)
-		rels = rels[n:]
-	}
-	return total, nil
+		return nil
+	})
+	return total, err
 }
 
 // runRelate is "eventlog relate".
@@ -245,33 +243,30 @@ func runRelations(ctx context.Context, e *env, args []string) error {
 	}
 	req.From, req.To = end(*from), end(*to)
 
-	client, closeConn, err := o.connect(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer closeConn()
-	for {
-		cctx, cancel := o.callContext(ctx)
-		resp, err := client.ListRelations(cctx, req)
-		cancel()
-		if err != nil {
-			return rpcError(err)
-		}
-		for _, r := range resp.GetRelations() {
-			if err := printRelation(e.stdout, r, text); err != nil {
-				return err
+	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		for {
+			cctx, cancel := o.callContext(ctx)
+			resp, err := client.ListRelations(cctx, req)
+			cancel()
+			if err != nil {
+				return rpcError(err)
 			}
+			for _, r := range resp.GetRelations() {
+				if err := printRelation(e.stdout, r, text); err != nil {
+					return err
+				}
+			}
+			next := resp.GetNextPageToken()
+			if next == "" {
+				return nil
+			}
+			if !*all {
+				fmt.Fprintf(e.stderr, "more relations: --page-token %s\n", next)
+				return nil
+			}
+			req.PageToken = next
 		}
-		next := resp.GetNextPageToken()
-		if next == "" {
-			return nil
-		}
-		if !*all {
-			fmt.Fprintf(e.stderr, "more relations: --page-token %s\n", next)
-			return nil
-		}
-		req.PageToken = next
-	}
+	})
 }
 
 func printRelation(w io.Writer, r *eventlogv1.Relation, text bool) error {

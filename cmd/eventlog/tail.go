@@ -77,12 +77,9 @@ func runTail(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, closeConn, err := o.connect(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer closeConn()
-	return follow(ctx, e, client, req, o)
+	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+		return follow(ctx, e, client, req, o)
+	})
 }
 
 // follow streams entries and reconnects after failures, resuming after the
