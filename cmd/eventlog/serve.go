@@ -372,7 +372,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		running--
 		log.Error("server failed; shutting down", "err", failed)
 	case <-ctx.Done():
-		log.Info("shutting down: finishing requests in flight", "timeout", cfg.shutdownTimeout)
+		log.Info("shutting down: finishing requests in flight", "timeout", cfg.shutdownTimeout.String())
 	}
 	srv.Shutdown() // streams, gRPC and REST, end with UNAVAILABLE; health checks fail
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
