@@ -182,21 +182,33 @@ func testStream(t *testing.T, db string) {
 	})
 
 	t.Run("TooManyStreams", func(t *testing.T) {
-		sctx, scancel := context.WithCancel(ctx)
-		defer scancel()
-		for range 8 {
-			s, err := c.StreamEvents(sctx, &eventlogv1.StreamEventsRequest{})
-			if err != nil {
-				t.Fatal(err)
+		// open starts a stream and waits for its first item.
+		open := func(ctx context.Context) error {
+			s, err := c.StreamEvents(ctx, &eventlogv1.StreamEventsRequest{})
+			if err == nil {
+				_, err = s.Recv()
 			}
-			if _, err := s.Recv(); err != nil { // the stream is established
-				t.Fatal(err)
+			return err
+		}
+		// Streams of earlier subtests release their slots as their
+		// cancellations reach the server: retry until all 8 slots are ours.
+		var sctx context.Context
+		eventually(t, "8 free stream slots", func() bool {
+			var scancel context.CancelFunc
+			sctx, scancel = context.WithCancel(ctx)
+			t.Cleanup(scancel)
+			for range 8 {
+				if err := open(sctx); err != nil {
+					if status.Code(err) != codes.ResourceExhausted {
+						t.Fatal(err)
+					}
+					scancel()
+					return false
+				}
 			}
-		}
-		s, err := c.StreamEvents(sctx, &eventlogv1.StreamEventsRequest{})
-		if err == nil {
-			_, err = s.Recv()
-		}
+			return true
+		})
+		err := open(sctx)
 		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "--max-streams") {
 			t.Errorf("ninth stream: %v, want ResourceExhausted naming --max-streams", err)
 		}
