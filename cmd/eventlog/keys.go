@@ -43,6 +43,21 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		return usagef("keys: want a subcommand: new or check (see eventlog keys new --help)")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stderr, `Usage:
+  eventlog keys new --name NAME --scopes SCOPES [--file FILE]
+  eventlog keys check --file FILE
+
+Keys makes API keys and checks keys files. "keys new" prints a new token
+once and the keys-file line that admits it (only the token's hash);
+"keys check" reads a keys file as the server would and names the line of
+the first mistake. Each subcommand's --help says more.
+
+Example:
+  eventlog keys new --name dashboard --scopes read --file /etc/eventlog/keys
+  eventlog keys check --file /etc/eventlog/keys
+`)
+		return flag.ErrHelp
 	case "new":
 		return runKeysNew(e, args[1:])
 	case "check":
