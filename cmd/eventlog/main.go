@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `eventlog keeps an append-only, tamper-evident audit log of who did what to
-which object, and serves it over gRPC.
+which object, and serves it over gRPC and a JSON REST gateway.
 
 Usage:
   eventlog COMMAND [flags]
@@ -109,7 +109,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run "eventlog COMMAND --help" for the flags and an example of each command.
