@@ -23,6 +23,16 @@ run: build ## run the server on the SQLite file eventlog.db
 test: ## run every test with the race detector, SQLite and PostgreSQL (starts a throwaway PostgreSQL)
 	scripts/with-postgres $(GO) test -count=1 -race ./...
 
+.PHONY: bench
+bench: ## measure performance against the machine's limits, PostgreSQL and SQLite (ARGS=--quick: under 2 minutes)
+	$(GO) build -o $(BIN)/eventlog ./cmd/eventlog
+	$(GO) build -o $(BIN)/eventlog-bench ./cmd/eventlog-bench
+	EVENTLOG_TEST_PG_FSYNC=on scripts/with-postgres $(BIN)/eventlog-bench --eventlog $(BIN)/eventlog $(ARGS)
+
+.PHONY: bench-quick
+bench-quick: ## make bench with --quick: a short run for development
+	$(MAKE) bench ARGS="--quick $(ARGS)"
+
 .PHONY: generate
 generate: $(BUF) ## regenerate the Go code and OpenAPI description from proto/
 	$(BUF) generate

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// op is one call of a load: it returns how many entries (or rows) it
+// wrote, 1 for a call that writes nothing. worker is the caller's index.
+type op func(ctx context.Context, worker int) (int, error)
+
+// sample is what one closed-loop run measured.
+type sample struct {
+	calls   int64
+	entries int64
+	elapsed time.Duration
+	lat     []time.Duration // of every measured call, sorted
+}
+
+func (s sample) rate() float64 { return float64(s.entries) / s.elapsed.Seconds() }
+
+func (s sample) pct(p float64) time.Duration {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	return s.lat[min(len(s.lat)-1, int(float64(len(s.lat))*p))]
+}
+
+// closedLoop runs clients workers, each calling do in a loop, for warmup
+// and then duration; it measures the calls that start and end within the
+// measured window.
+func closedLoop(ctx context.Context, clients int, warmup, duration time.Duration, do op) (sample, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	from, until := start.Add(warmup), start.Add(warmup+duration)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		calls    atomic.Int64
+		entries  atomic.Int64
+		lats     = make([][]time.Duration, clients)
+	)
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(until) {
+					break
+				}
+				n, err := do(ctx, w)
+				t1 := time.Now()
+				if err != nil {
+					if ctx.Err() == nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						cancel()
+					}
+					break
+				}
+				if !t0.Before(from) && !t1.After(until) {
+					calls.Add(1)
+					entries.Add(int64(n))
+					lat = append(lat, t1.Sub(t0))
+				}
+			}
+			lats[w] = lat
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return sample{}, firstErr
+	}
+	if err := ctx.Err(); err != nil && time.Now().Before(until) {
+		return sample{}, err
+	}
+	s := sample{calls: calls.Load(), entries: entries.Load(), elapsed: duration}
+	for _, l := range lats {
+		s.lat = append(s.lat, l...)
+	}
+	slices.Sort(s.lat)
+	if s.calls == 0 {
+		return s, fmt.Errorf("no call completed within %v", duration)
+	}
+	return s, nil
+}
+
+// median returns the median of xs (the lower middle for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+func medianDur(xs []time.Duration) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}

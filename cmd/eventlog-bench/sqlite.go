@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+func (b *bench) sqliteWrites(ctx context.Context) error {
+	const section = "sqlite"
+	path := filepath.Join(b.dir, "writes.db")
+	rawPath := filepath.Join(b.dir, "raw.db")
+	if err := schemaOnly(ctx, rawPath); err != nil {
+		return err
+	}
+	raw, err := newRawSQLite(ctx, rawPath)
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+
+	b.logf("%s: starting eventlog serve", section)
+	p, err := startServer(ctx, b.cfg.eventlog, path)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	if _, err := b.unary(ctx, section, p, nil); err != nil {
+		return err
+	}
+
+	c := newCalls(p)
+	bc := strconv.Itoa(b.cfg.batchClients)
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000)}
+	rawBatch := &trial{name: "raw INSERT, 1000 rows/tx", clients: 1, do: raw.batch(1000)}
+	if err := b.interleave(ctx, section, []*trial{batch, rawBatch}, nil); err != nil {
+		return err
+	}
+	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
+		Baseline: "raw prepared INSERT, 1000 rows/tx", BaseVal: rawBatch.rate(), Target: 0.5})
+	return nil
+}
+
+// rawSQLite writes generated rows into a SQLite file of eventlog's schema,
+// with the pragmas eventlog uses (WAL, full sync on commit), without
+// eventlog.
+type rawSQLite struct {
+	db   *sql.DB
+	next int64
+}
+
+func newRawSQLite(ctx context.Context, path string) (*rawSQLite, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &rawSQLite{db: db}, nil
+}
+
+func (r *rawSQLite) close() { r.db.Close() }
+
+func sqliteTime(t time.Time) any { return t.UnixMicro() }
+
+// batch inserts rows rows in one transaction with a prepared single-row
+// INSERT. One writer: SQLite has one at a time.
+func (r *rawSQLite) batch(rows int) op {
+	q := insertSQL(1, func(int) string { return "?" })
+	return func(ctx context.Context, _ int) (int, error) {
+		tx, err := r.db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback()
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		for range rows {
+			r.next++
+			if _, err := st.ExecContext(ctx, rawRow(r.next, int(r.next), sqliteTime)...); err != nil {
+				return 0, err
+			}
+		}
+		return rows, tx.Commit()
+	}
+}

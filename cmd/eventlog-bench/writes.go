@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/lib/pq"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// trial is one measurement repeated within a run: its samples, one per
+// repetition.
+type trial struct {
+	name    string
+	clients int
+	do      op
+	samples []sample
+}
+
+func (t *trial) rate() float64 {
+	var xs []float64
+	for _, s := range t.samples {
+		xs = append(xs, s.rate())
+	}
+	return median(xs)
+}
+
+func (t *trial) pct(p float64) float64 {
+	var xs []time.Duration
+	for _, s := range t.samples {
+		xs = append(xs, s.pct(p))
+	}
+	return medianDur(xs).Seconds()
+}
+
+// interleave runs the trials one after the other, reps times, so that
+// each baseline is measured next to its figure; before and after, when
+// set, run around each trial's repetition.
+func (b *bench) interleave(ctx context.Context, section string, trials []*trial, around func(t *trial, start bool)) error {
+	for r := range b.cfg.reps {
+		for _, t := range trials {
+			if around != nil {
+				around(t, true)
+			}
+			s, err := closedLoop(ctx, t.clients, b.cfg.warmup, b.cfg.duration, t.do)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			if around != nil {
+				around(t, false)
+			}
+			t.samples = append(t.samples, s)
+			b.logf("%s: %s, %d clients, repetition %d/%d: %.0f/s, p50 %v, p99 %v",
+				section, t.name, t.clients, r+1, b.cfg.reps, s.rate(), s.pct(0.5).Round(time.Microsecond), s.pct(0.99).Round(time.Microsecond))
+		}
+	}
+	return nil
+}
+
+// calls returns the load operations on a server.
+type calls struct {
+	c   eventlogv1.EventLogServiceClient
+	h   healthpb.HealthClient
+	seq atomic.Int64
+}
+
+func newCalls(p *serverProc) *calls {
+	return &calls{c: eventlogv1.NewEventLogServiceClient(p.cc), h: healthpb.NewHealthClient(p.cc)}
+}
+
+func (c *calls) health(ctx context.Context, _ int) (int, error) {
+	_, err := c.h.Check(ctx, &healthpb.HealthCheckRequest{})
+	return 1, err
+}
+
+func (c *calls) logEvent(ctx context.Context, _ int) (int, error) {
+	resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: genEvent(int(c.seq.Add(1)))})
+	return 1 + len(resp.GetChildren()), err
+}
+
+// logEventOn writes an EDIT of one object per call, children included in
+// the count.
+func (c *calls) logEventOn(contentType, objectID string) op {
+	return func(ctx context.Context, _ int) (int, error) {
+		e := genEvent(int(c.seq.Add(1)))
+		e.EventType = eventlogv1.EventType_EVENT_TYPE_EDIT
+		e.ContentType, e.ObjectId = contentType, objectID
+		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: e})
+		return 1 + len(resp.GetChildren()), err
+	}
+}
+
+// logEvents writes n entries per call.
+func (c *calls) logEvents(n int) op {
+	return func(ctx context.Context, _ int) (int, error) {
+		first := int(c.seq.Add(int64(n))) - n
+		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n)}
+		for i := range req.Requests {
+			req.Requests[i] = &eventlogv1.LogEventRequest{Event: genEvent(first + i)}
+		}
+		resp, err := c.c.LogEvents(ctx, req)
+		return len(resp.GetResponses()), err
+	}
+}
+
+// unary measures LogEvent against the no-op call on the same server:
+// throughput and latency at b.cfg.clients and at one client, and the
+// server's peak RSS during the loaded runs. raw, when set, is a baseline
+// trial measured alongside (PostgreSQL's single-row INSERT). It returns the
+// LogEvent trial at full load.
+func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *trial) (*trial, error) {
+	c := newCalls(p)
+	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health}
+	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent}
+	trials := []*trial{ceiling, logEvent}
+	if raw != nil {
+		trials = append(trials, raw)
+	}
+	var peak int64
+	var rssErr error
+	err := b.interleave(ctx, section, trials, func(t *trial, start bool) {
+		if t != logEvent {
+			return
+		}
+		if start {
+			rssErr = p.resetPeakRSS()
+			return
+		}
+		if rss, err := p.peakRSS(); err == nil {
+			peak = max(peak, rss)
+		} else {
+			rssErr = err
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := strconv.Itoa(b.cfg.clients)
+	b.add(figure{Section: section, Name: "LogEvent, " + n + " clients", Value: logEvent.rate(), Unit: "entries/s",
+		Baseline: "no-op call, " + n + " clients", BaseVal: ceiling.rate(), Target: 0.6})
+	if raw != nil {
+		b.add(figure{Section: section, Name: "LogEvent, " + n + " clients", Value: logEvent.rate(), Unit: "entries/s",
+			Baseline: raw.name, BaseVal: raw.rate(), Target: 1})
+	}
+	for _, q := range []struct {
+		name string
+		p    float64
+	}{{"p50", 0.5}, {"p99", 0.99}} {
+		b.add(figure{Section: section, Name: "LogEvent " + q.name + ", " + n + " clients", Value: logEvent.pct(q.p), Unit: "s",
+			Baseline: "no-op call " + q.name, BaseVal: ceiling.pct(q.p)})
+	}
+	if section == "postgres" || rssErr == nil {
+		note := ""
+		if rssErr != nil {
+			note = "peak since the server started (resetting the peak failed: " + rssErr.Error() + ")"
+		}
+		b.add(figure{Section: section, Name: "server peak RSS, LogEvent " + n + " clients", Value: float64(peak) / (1 << 20),
+			Unit: "MiB", Target: 256, AtMost: true, Note: note})
+	}
+
+	// Light load: one client.
+	ceiling1 := &trial{name: "no-op call (health check)", clients: 1, do: c.health}
+	logEvent1 := &trial{name: "LogEvent", clients: 1, do: c.logEvent}
+	if err := b.interleave(ctx, section, []*trial{ceiling1, logEvent1}, nil); err != nil {
+		return nil, err
+	}
+	for _, q := range []struct {
+		name string
+		p    float64
+	}{{"p50", 0.5}, {"p99", 0.99}} {
+		b.add(figure{Section: section, Name: "LogEvent " + q.name + ", 1 client", Value: logEvent1.pct(q.p), Unit: "s",
+			Baseline: "no-op call " + q.name, BaseVal: ceiling1.pct(q.p)})
+	}
+	b.add(figure{Section: section, Name: "LogEvent, 1 client", Value: logEvent1.rate(), Unit: "entries/s",
+		Baseline: "no-op call, 1 client", BaseVal: ceiling1.rate()})
+	return logEvent, nil
+}
+
+func (b *bench) postgresWrites(ctx context.Context) error {
+	const section = "postgres"
+	dsn, err := b.newPGDB(ctx, "writes")
+	if err != nil {
+		return err
+	}
+	rawDSN, err := b.newPGDB(ctx, "raw")
+	if err != nil {
+		return err
+	}
+	if err := schemaOnly(ctx, rawDSN); err != nil {
+		return err
+	}
+	raw, err := newRawPG(ctx, rawDSN, max(b.cfg.rawClients, b.cfg.batchClients))
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+
+	b.logf("%s: starting eventlog serve", section)
+	p, err := startServer(ctx, b.cfg.eventlog, dsn)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+
+	single := &trial{name: "raw INSERT, 1 row, autocommit, " + strconv.Itoa(b.cfg.rawClients) + " conns", clients: b.cfg.rawClients, do: raw.insert(1)}
+	if _, err := b.unary(ctx, section, p, single); err != nil {
+		return err
+	}
+
+	c := newCalls(p)
+	bc := strconv.Itoa(b.cfg.batchClients)
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000)}
+	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000)}
+	multi := &trial{name: "raw INSERT, 100 rows", clients: b.cfg.batchClients, do: raw.insert(100)}
+	if err := b.interleave(ctx, section, []*trial{batch, copyIn, multi}, nil); err != nil {
+		return err
+	}
+	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
+		Baseline: copyIn.name + ", " + bc + " conns", BaseVal: copyIn.rate(), Target: 0.5})
+	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
+		Baseline: multi.name + ", " + bc + " conns", BaseVal: multi.rate()})
+
+	// Propagation: every write on the source object has 10 children.
+	rels := &eventlogv1.PutRelationsRequest{}
+	for i := range 10 {
+		rels.Relations = append(rels.Relations, &eventlogv1.Relation{
+			From: &eventlogv1.ObjectRef{ContentType: "Note", ObjectId: "prop-src"},
+			To:   &eventlogv1.ObjectRef{ContentType: "Entity", ObjectId: "prop-" + strconv.Itoa(i)},
+		})
+	}
+	if _, err := c.c.PutRelations(ctx, rels); err != nil {
+		return fmt.Errorf("register relations: %w", err)
+	}
+	n := strconv.Itoa(b.cfg.clients)
+	plain := &trial{name: "LogEvent, no children", clients: b.cfg.clients, do: c.logEventOn("Note", "prop-plain")}
+	children := &trial{name: "LogEvent, 10 children", clients: b.cfg.clients, do: c.logEventOn("Note", "prop-src")}
+	if err := b.interleave(ctx, section, []*trial{plain, children}, nil); err != nil {
+		return err
+	}
+	b.add(figure{Section: section, Name: "LogEvent with 10 children, " + n + " clients", Value: children.rate(), Unit: "entries/s",
+		Baseline: "LogEvent without children", BaseVal: plain.rate(), Target: 0.5})
+	return nil
+}
+
+// rawPG writes generated rows into a table of eventlog's schema through
+// lib/pq, without eventlog: the database's own limits.
+type rawPG struct {
+	db    *sql.DB
+	conns []*sql.Conn
+	next  atomic.Int64
+	stmts map[int][]*sql.Stmt // rows per INSERT -> a prepared statement per connection
+}
+
+func newRawPG(ctx context.Context, dsn string, conns int) (*rawPG, error) {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	r := &rawPG{db: db, stmts: map[int][]*sql.Stmt{}}
+	for range conns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.conns = append(r.conns, c)
+	}
+	for _, rows := range []int{1, 100} {
+		q := insertSQL(rows, func(i int) string { return "$" + strconv.Itoa(i) })
+		for _, c := range r.conns {
+			st, err := c.PrepareContext(ctx, q)
+			if err != nil {
+				r.close()
+				return nil, err
+			}
+			r.stmts[rows] = append(r.stmts[rows], st)
+		}
+	}
+	return r, nil
+}
+
+func (r *rawPG) close() {
+	for _, sts := range r.stmts {
+		for _, st := range sts {
+			st.Close()
+		}
+	}
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.db.Close()
+}
+
+func pgTime(t time.Time) any { return t.UTC() }
+
+// insert runs a prepared INSERT of rows rows, in autocommit.
+func (r *rawPG) insert(rows int) op {
+	return func(ctx context.Context, w int) (int, error) {
+		first := r.next.Add(int64(rows)) - int64(rows) + 1
+		args := make([]any, 0, rows*len(rawColumns))
+		for i := range rows {
+			args = append(args, rawRow(first+int64(i), int(first)+i, pgTime)...)
+		}
+		_, err := r.stmts[rows][w].ExecContext(ctx, args...)
+		return rows, err
+	}
+}
+
+// copyIn writes rows rows per transaction with COPY.
+func (r *rawPG) copyIn(rows int) op {
+	return func(ctx context.Context, w int) (int, error) {
+		first := r.next.Add(int64(rows)) - int64(rows) + 1
+		tx, err := r.conns[w].BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback()
+		st, err := tx.PrepareContext(ctx, pq.CopyIn("events", rawColumns...))
+		if err != nil {
+			return 0, err
+		}
+		for i := range rows {
+			if _, err := st.ExecContext(ctx, rawRow(first+int64(i), int(first)+i, pgTime)...); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := st.ExecContext(ctx); err != nil {
+			return 0, err
+		}
+		if err := st.Close(); err != nil {
+			return 0, err
+		}
+		return rows, tx.Commit()
+	}
+}
+
+// insertSQL is a multi-row INSERT into events; param names the i-th
+// parameter, from 1.
+func insertSQL(rows int, param func(i int) string) string {
+	var q strings.Builder
+	q.WriteString("INSERT INTO events (" + strings.Join(rawColumns, ", ") + ") VALUES ")
+	n := 0
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(")
+		for j := range rawColumns {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			n++
+			q.WriteString(param(n))
+		}
+		q.WriteString(")")
+	}
+	return q.String()
+}
