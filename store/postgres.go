@@ -15,7 +15,13 @@ var postgres = &dialect{
 	name:     "postgres",
 	lockHead: `SELECT last_id, last_hash FROM log_head WHERE id = 1 FOR UPDATE`,
 	timeArg:  func(t time.Time) any { return t.UTC() },
-	notify:   `SELECT pg_notify('` + commitChannel + `', $1)`,
+	// The head moves and the commit is announced in one statement.
+	moveHead: `WITH head AS (UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1 RETURNING last_id)
+		SELECT pg_notify('` + commitChannel + `', last_id::text) FROM head`,
+	// Larger batches are written with COPY: two round trips, whatever
+	// their size.
+	insertSizes: []int{8, 4, 2, 1},
+	copy:        true,
 }
 
 // commitChannel is the LISTEN/NOTIFY channel on which every append

@@ -157,33 +157,111 @@ func (s *Store) ListRelations(ctx context.Context, f eventlog.RelationFilter, af
 	return out, nil
 }
 
-// txGraph reads the relation registry inside an append's transaction.
-type txGraph struct{ tx *sqlx.Tx }
+// txGraph reads the relation registry inside an append's transaction. The
+// relations of the objects an append writes on are read together, in one
+// query per direction, the first time the expansion asks for one of them;
+// other objects (reached through children) are read one at a time. Each
+// object is read once per append: the registry does not change within the
+// transaction.
+type txGraph struct {
+	tx      *sqlx.Tx
+	pending []eventlog.ObjectRef // objects read together on the first miss
+	loaded  [2]bool              // forward, reverse: pending has been read
+	cache   [2]map[objectKey][]eventlog.Relation
+}
 
 var _ eventlog.Graph = (*txGraph)(nil)
 
+// objectKey identifies an object as relations match it: the content type
+// ignoring case, the object id exactly.
+type objectKey struct{ contentType, id string }
+
+func keyOf(o eventlog.ObjectRef) objectKey { return objectKey{fold(o.ContentType), o.ObjectID} }
+
+// newTxGraph returns the graph of an append that writes on objs.
+func newTxGraph(tx *sqlx.Tx, objs []eventlog.ObjectRef) *txGraph {
+	return &txGraph{tx: tx, pending: objs}
+}
+
+// relationQueries are the queries of the relations that start at (0) or end
+// at (1) objects; %s is the list of (folded content type, id) pairs.
+var relationQueries = [2]string{
+	`SELECT ` + relationColumns + ` FROM relations WHERE (from_type_fold, from_id) IN (%s) ORDER BY ` + relationOrder,
+	`SELECT ` + relationColumns + ` FROM relations WHERE (to_type_fold, to_id) IN (%s)
+		ORDER BY to_type_fold, to_id, from_type_fold, from_id, kind`,
+}
+
 func (g *txGraph) EachRelation(ctx context.Context, obj eventlog.ObjectRef, reverse bool, fn func(eventlog.Relation) error) error {
-	q := `SELECT ` + relationColumns + ` FROM relations WHERE from_type_fold = ? AND from_id = ? ORDER BY ` + relationOrder
+	d := 0
 	if reverse {
-		q = `SELECT ` + relationColumns + ` FROM relations WHERE to_type_fold = ? AND to_id = ?
-			ORDER BY to_type_fold, to_id, from_type_fold, from_id, kind`
+		d = 1
 	}
-	rows, err := g.tx.QueryxContext(ctx, g.tx.Rebind(q), fold(obj.ContentType), obj.ObjectID)
-	if err != nil {
-		return fmt.Errorf("read relations of %s/%s: %w", obj.ContentType, obj.ObjectID, err)
+	if g.cache[d] == nil {
+		g.cache[d] = make(map[objectKey][]eventlog.Relation)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var r relationRow
-		if err := rows.StructScan(&r); err != nil {
+	k := keyOf(obj)
+	rels, ok := g.cache[d][k]
+	if !ok {
+		objs := []eventlog.ObjectRef{obj}
+		if !g.loaded[d] {
+			g.loaded[d] = true
+			objs = append(objs, g.pending...)
+		}
+		if err := g.load(ctx, d, objs); err != nil {
 			return fmt.Errorf("read relations of %s/%s: %w", obj.ContentType, obj.ObjectID, err)
 		}
-		if err := fn(r.relation()); err != nil {
+		rels = g.cache[d][k]
+	}
+	for _, r := range rels {
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read relations of %s/%s: %w", obj.ContentType, obj.ObjectID, err)
+	return nil
+}
+
+// load reads the relations of objs in direction d into the cache.
+func (g *txGraph) load(ctx context.Context, d int, objs []eventlog.ObjectRef) error {
+	var keys []objectKey
+	for _, o := range objs {
+		k := keyOf(o)
+		if _, ok := g.cache[d][k]; !ok {
+			g.cache[d][k] = nil // read below, possibly with no relation
+			keys = append(keys, k)
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), insertChunk)
+		args := make([]any, 0, 2*n)
+		for _, k := range keys[:n] {
+			args = append(args, k.contentType, k.id)
+		}
+		q := fmt.Sprintf(relationQueries[d], strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", "))
+		rows, err := g.tx.QueryxContext(ctx, g.tx.Rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r relationRow
+			if err := rows.StructScan(&r); err != nil {
+				rows.Close()
+				return err
+			}
+			rel := r.relation()
+			end := rel.From
+			if d == 1 {
+				end = rel.To
+			}
+			k := keyOf(end)
+			g.cache[d][k] = append(g.cache[d][k], rel)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		keys = keys[n:]
 	}
 	return nil
 }

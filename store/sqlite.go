@@ -18,6 +18,11 @@ var sqlite = &dialect{
 	// which takes the database's write lock: that is the head-row lock.
 	lockHead: `SELECT last_id, last_hash FROM log_head WHERE id = 1`,
 	timeArg:  func(t time.Time) any { return t.UnixMicro() },
+	moveHead: `UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1`,
+	// Powers of two: a batch of n rows takes at most log2(n)+1
+	// statements, and 128 rows of 25 parameters stay far below SQLite's
+	// limit on parameters.
+	insertSizes: []int{128, 64, 32, 16, 8, 4, 2, 1},
 }
 
 // sqliteDSN builds the driver's connection string for the file at path:

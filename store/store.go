@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +43,8 @@ type Store struct {
 	w *sqlx.DB // writes; for SQLite a single connection
 	r *sqlx.DB // reads; the same pool as w for PostgreSQL
 
+	stmts *statements // prepared on w
+
 	now    func() time.Time
 	expand eventlog.Expander
 	dsn    string // for PostgreSQL's commit listener
@@ -56,10 +57,16 @@ type dialect struct {
 	lockHead string
 	// timeArg converts a time to the value the database stores.
 	timeArg func(time.Time) any
-	// notify, when set, announces a commit to other processes; its one
-	// argument is the new last id. It runs inside the transaction, so the
-	// announcement is sent only if the transaction commits.
-	notify string
+	// moveHead sets the head row's last id and hash (its two arguments).
+	// For PostgreSQL it also announces the commit to other processes; it
+	// runs inside the transaction, so the announcement is sent only if the
+	// transaction commits.
+	moveHead string
+	// insertSizes are the row counts of the prepared INSERTs, largest
+	// first, ending with 1; a batch is written as a sum of them.
+	insertSizes []int
+	// copy writes batches larger than insertSizes[0] with COPY.
+	copy bool
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -85,6 +92,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.stmts, err = prepare(ctx, s.w, s.d); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.now, s.expand = cfg.Now, cfg.Expander
 	if s.now == nil {
 		s.now = time.Now
@@ -97,7 +108,11 @@ func (s *Store) Dialect() string { return s.d.name }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	var err error
+	if s.stmts != nil {
+		err = s.stmts.close()
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
@@ -253,7 +268,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 		LastID   int64  `db:"last_id"`
 		LastHash []byte `db:"last_hash"`
 	}
-	if err := tx.GetContext(ctx, &head, s.d.lockHead); err != nil {
+	if err := tx.StmtxContext(ctx, s.stmts.lockHead).GetContext(ctx, &head); err != nil {
 		return nil, fmt.Errorf("lock log head: %w", err)
 	}
 	found, err := s.byKeys(ctx, tx, writes)
@@ -269,7 +284,14 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 		eventlog.Seal(head.LastHash, e)
 		head.LastHash = e.Hash
 	}
-	graph := &txGraph{tx: tx}
+	var objs []eventlog.ObjectRef
+	if s.expand != nil {
+		objs = make([]eventlog.ObjectRef, 0, len(writes))
+		for i := range writes {
+			objs = append(objs, eventlog.ObjectRef{ContentType: writes[i].Event.ContentType, ObjectID: writes[i].Event.ObjectID})
+		}
+	}
+	graph := newTxGraph(tx, objs)
 	out := make([]eventlog.Written, len(writes))
 	var fresh []*eventlog.Event
 	for i := range writes {
@@ -306,21 +328,11 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 	if len(fresh) == 0 {
 		return out, nil
 	}
-	for len(fresh) > 0 {
-		n := min(len(fresh), insertChunk)
-		if err := s.insert(ctx, tx, fresh[:n]); err != nil {
-			return nil, err
-		}
-		fresh = fresh[n:]
+	if err := s.insert(ctx, tx, fresh); err != nil {
+		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, s.w.Rebind(`UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1`),
-		head.LastID, head.LastHash); err != nil {
+	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, head.LastID, head.LastHash); err != nil {
 		return nil, fmt.Errorf("move log head: %w", err)
-	}
-	if s.d.notify != "" {
-		if _, err := tx.ExecContext(ctx, s.d.notify, strconv.FormatInt(head.LastID, 10)); err != nil {
-			return nil, fmt.Errorf("announce commit: %w", err)
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
@@ -393,38 +405,6 @@ func (s *Store) descendants(ctx context.Context, tx *sqlx.Tx, id int64) ([]event
 			return out, nil
 		}
 	}
-}
-
-func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO events (` + insertColumns + `) VALUES `)
-	args := make([]any, 0, len(events)*numInsertColumns)
-	for i, e := range events {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?" + strings.Repeat(", ?", numInsertColumns-1) + ")")
-		var occurred, key any
-		if !e.OccurredTime.IsZero() {
-			occurred = s.d.timeArg(e.OccurredTime)
-		}
-		if e.IdempotencyKey != "" {
-			key = e.IdempotencyKey
-		}
-		args = append(args,
-			e.ID, s.d.timeArg(e.Time), occurred, e.Type.String(),
-			e.Actor.ID, e.Actor.Name, e.Actor.Kind.String(),
-			e.ContentType, e.ObjectID, e.ObjectRepr, string(e.Details), e.SourceID,
-			e.Request.RemoteAddr, e.Request.Method, e.Request.Path, e.Request.Protocol,
-			e.Request.Status, e.Request.UserAgent, e.Request.RequestID,
-			key, e.Hash, e.PrevHash,
-			fold(e.Actor.ID), fold(e.Actor.Name), fold(e.ContentType),
-		)
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
-		return fmt.Errorf("insert entries: %w", err)
-	}
-	return nil
 }
 
 // fold is the case folding that filters ignoring case compare with.
