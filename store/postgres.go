@@ -13,7 +13,8 @@ import (
 
 var postgres = &dialect{
 	name:     "postgres",
-	lockHead: `SELECT last_id, last_hash FROM log_head WHERE id = 1 FOR UPDATE`,
+	lockHead: `SELECT h.last_id, h.last_hash, e.time AS last_time FROM log_head h
+		LEFT JOIN events e ON e.id = h.last_id WHERE h.id = 1 FOR UPDATE OF h`,
 	timeArg:  func(t time.Time) any { return t.UTC() },
 	// The head moves and the commit is announced in one statement.
 	moveHead: `WITH head AS (UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1 RETURNING last_id)

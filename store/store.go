@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -44,6 +45,9 @@ type Store struct {
 	r *sqlx.DB // reads; the same pool as w for PostgreSQL
 
 	stmts *statements // prepared on w
+	// timesOrdered says that entry times never decrease along ids, so
+	// that a time range is a range of ids (see migration 0004).
+	timesOrdered bool
 
 	now    func() time.Time
 	expand eventlog.Expander
@@ -53,7 +57,8 @@ type Store struct {
 // dialect holds what differs between the databases.
 type dialect struct {
 	name string
-	// lockHead reads the head row and locks it until the transaction ends.
+	// lockHead reads the head row, with the time of the last entry, and
+	// locks it until the transaction ends.
 	lockHead string
 	// timeArg converts a time to the value the database stores.
 	timeArg func(time.Time) any
@@ -91,6 +96,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if err := s.w.GetContext(ctx, &s.timesOrdered, `SELECT times_ordered FROM log_head WHERE id = 1`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if s.stmts, err = prepare(ctx, s.w, s.d); err != nil {
 		s.Close()
@@ -267,6 +276,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 	var head struct {
 		LastID   int64  `db:"last_id"`
 		LastHash []byte `db:"last_hash"`
+		LastTime dbTime `db:"last_time"`
 	}
 	if err := tx.StmtxContext(ctx, s.stmts.lockHead).GetContext(ctx, &head); err != nil {
 		return nil, fmt.Errorf("lock log head: %w", err)
@@ -276,7 +286,12 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 		return nil, err
 	}
 
+	// Times never go back along ids, even when the clock does or when
+	// servers' clocks disagree: a time range is then a range of ids.
 	now := s.now().UTC().Truncate(time.Microsecond)
+	if last := time.Time(head.LastTime); now.Before(last) {
+		now = last
+	}
 	seal := func(e *eventlog.Event) {
 		head.LastID++
 		e.ID = head.LastID
@@ -462,17 +477,42 @@ func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([
 	if p.Limit <= 0 {
 		return nil, fmt.Errorf("list entries: limit %d: must be positive", p.Limit)
 	}
+	lo, hi := int64(1), int64(math.MaxInt64) // ids that can match
+	if s.timesOrdered && (!f.Start.IsZero() || !f.End.IsZero()) {
+		var ok bool
+		var err error
+		if lo, hi, ok, err = s.idRange(ctx, f.Start, f.End); err != nil {
+			return nil, fmt.Errorf("list entries: %w", err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		f.Start, f.End = time.Time{}, time.Time{}
+	}
+	if p.Cursor > 0 {
+		if p.Ascending {
+			lo = max(lo, p.Cursor+1)
+		} else {
+			hi = min(hi, p.Cursor-1)
+		}
+	}
+	if lo > hi {
+		return nil, nil
+	}
+	// One bound on each side at most, and none that is implied: a
+	// redundant bound can lead the planner away from the filter's index.
 	where, args := s.where(f)
+	if lo > 1 {
+		where = append(where, "id >= ?")
+		args = append(args, lo)
+	}
+	if hi < math.MaxInt64 {
+		where = append(where, "id <= ?")
+		args = append(args, hi)
+	}
 	order := "DESC"
 	if p.Ascending {
 		order = "ASC"
-		if p.Cursor > 0 {
-			where = append(where, "id > ?")
-			args = append(args, p.Cursor)
-		}
-	} else if p.Cursor > 0 {
-		where = append(where, "id < ?")
-		args = append(args, p.Cursor)
 	}
 	q := `SELECT ` + columns + ` FROM events`
 	if len(where) > 0 {
@@ -494,6 +534,43 @@ func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([
 		out[i] = e
 	}
 	return out, nil
+}
+
+// idRange returns the range of ids whose times are within start and end
+// (zero: unbounded), when entry times never decrease along ids; ok is
+// false when no entry is within them.
+func (s *Store) idRange(ctx context.Context, start, end time.Time) (lo, hi int64, ok bool, err error) {
+	lo, hi = 1, math.MaxInt64
+	var cols []string
+	var args []any
+	if !start.IsZero() {
+		cols = append(cols, `(SELECT id FROM events WHERE time >= ? ORDER BY time, id LIMIT 1)`)
+		args = append(args, s.d.timeArg(start))
+	}
+	if !end.IsZero() {
+		cols = append(cols, `(SELECT id FROM events WHERE time <= ? ORDER BY time DESC, id DESC LIMIT 1)`)
+		args = append(args, s.d.timeArg(end))
+	}
+	ids := make([]sql.NullInt64, len(cols))
+	dest := make([]any, len(cols))
+	for i := range ids {
+		dest[i] = &ids[i]
+	}
+	if err := s.r.QueryRowxContext(ctx, s.r.Rebind(`SELECT `+strings.Join(cols, ", ")), args...).Scan(dest...); err != nil {
+		return 0, 0, false, fmt.Errorf("time range: %w", err)
+	}
+	for i := range ids {
+		if !ids[i].Valid {
+			return 0, 0, false, nil
+		}
+	}
+	if !start.IsZero() {
+		lo, ids = ids[0].Int64, ids[1:]
+	}
+	if !end.IsZero() {
+		hi = ids[0].Int64
+	}
+	return lo, hi, lo <= hi, nil
 }
 
 // where turns a filter into SQL conditions and their arguments.

@@ -80,6 +80,7 @@ func runSuite(t *testing.T, b backend) {
 		{"OpenReadOnly", testOpenReadOnly},
 	}
 	tests = append(tests, propagationTests...)
+	tests = append(tests, perfTests...)
 	tests = append(tests, streamTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
