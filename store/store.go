@@ -147,8 +147,9 @@ const insertColumns = columns + `, actor_id_fold, actor_name_fold, content_type_
 
 const numInsertColumns = 25
 
-// Rows per INSERT statement: 25 parameters a row stays well below the
-// parameter limits of both databases.
+// Rows or keys per statement of the queries with a list of values (relations,
+// idempotency keys): stays well below the parameter limits of both
+// databases.
 const insertChunk = 500
 
 // row is an entry as the database holds it.
