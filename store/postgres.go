@@ -12,12 +12,11 @@ import (
 )
 
 var postgres = &dialect{
-	name: "postgres",
-	lockHead: `SELECT h.last_id, h.last_hash, e.time AS last_time FROM log_head h
-		LEFT JOIN events e ON e.id = h.last_id WHERE h.id = 1 FOR UPDATE OF h`,
-	timeArg: func(t time.Time) any { return t.UTC() },
+	name:     "postgres",
+	lockHead: `SELECT last_id, last_hash, last_time FROM log_head WHERE id = 1 FOR UPDATE`,
+	timeArg:  func(t time.Time) any { return t.UTC() },
 	// The head moves and the commit is announced in one statement.
-	moveHead: `WITH head AS (UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1 RETURNING last_id)
+	moveHead: `WITH head AS (UPDATE log_head SET last_id = ?, last_hash = ?, last_time = ? WHERE id = 1 RETURNING last_id)
 		SELECT pg_notify('` + commitChannel + `', last_id::text) FROM head`,
 	// Larger batches are written with COPY: two round trips, whatever
 	// their size.

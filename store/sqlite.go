@@ -16,10 +16,9 @@ var sqlite = &dialect{
 	name: "sqlite",
 	// The write transaction starts with BEGIN IMMEDIATE (see sqliteDSN),
 	// which takes the database's write lock: that is the head-row lock.
-	lockHead: `SELECT h.last_id, h.last_hash, e.time AS last_time FROM log_head h
-		LEFT JOIN events e ON e.id = h.last_id WHERE h.id = 1`,
+	lockHead: `SELECT last_id, last_hash, last_time FROM log_head WHERE id = 1`,
 	timeArg:  func(t time.Time) any { return t.UnixMicro() },
-	moveHead: `UPDATE log_head SET last_id = ?, last_hash = ? WHERE id = 1`,
+	moveHead: `UPDATE log_head SET last_id = ?, last_hash = ?, last_time = ? WHERE id = 1`,
 	// Powers of two: a batch of n rows takes at most log2(n)+1
 	// statements, and 128 rows of 25 parameters stay far below SQLite's
 	// limit on parameters.

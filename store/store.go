@@ -62,7 +62,8 @@ type dialect struct {
 	lockHead string
 	// timeArg converts a time to the value the database stores.
 	timeArg func(time.Time) any
-	// moveHead sets the head row's last id and hash (its two arguments).
+	// moveHead sets the head row's last id, hash and time (its three
+	// arguments).
 	// For PostgreSQL it also announces the commit to other processes; it
 	// runs inside the transaction, so the announcement is sent only if the
 	// transaction commits.
@@ -347,7 +348,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 	if err := s.insert(ctx, tx, fresh); err != nil {
 		return nil, err
 	}
-	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, head.LastID, head.LastHash); err != nil {
+	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, head.LastID, head.LastHash, s.d.timeArg(now)); err != nil {
 		return nil, fmt.Errorf("move log head: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
