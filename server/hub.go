@@ -98,16 +98,21 @@ func size(e *eventlog.Event) int {
 }
 
 // appendLocked adds entries that continue the ring and trims its oldest
-// entries to the size bound (always keeping the newest).
+// entries to the size bound (always keeping the newest). Past the bound it
+// trims to three quarters of it at once: the ring is copied once per
+// quarter of its turnover, not on every append, which would copy the
+// whole ring per commit once it is full.
 func (h *hub) appendLocked(entries []eventlog.Event) {
 	for i := range entries {
 		h.ring = append(h.ring, entries[i])
 		h.bytes += size(&entries[i])
 	}
 	drop := 0
-	for h.bytes > h.maxBytes && drop < len(h.ring)-1 {
-		h.bytes -= size(&h.ring[drop])
-		drop++
+	if h.bytes > h.maxBytes {
+		for h.bytes > h.maxBytes/4*3 && drop < len(h.ring)-1 {
+			h.bytes -= size(&h.ring[drop])
+			drop++
+		}
 	}
 	if drop > 0 {
 		// Copy rather than reslice, so the dropped entries can be freed.

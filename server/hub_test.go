@@ -68,3 +68,56 @@ func TestHubWakeWithoutIDReadsHead(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func newTestHub(maxBytes int) *hub {
+	return newHub(nil, slog.New(slog.DiscardHandler), maxBytes, time.Hour)
+}
+
+func written(id int64) []eventlog.Written {
+	return []eventlog.Written{{Event: eventlog.Event{ID: id, ObjectID: "o", Details: make([]byte, 100)}}}
+}
+
+// TestHubRingBound publishes far more than the ring holds: it stays within
+// its bound, ends at the newest entry, holds a contiguous run of ids, and
+// still answers from the ring for a cursor near the head.
+func TestHubRingBound(t *testing.T) {
+	const maxBytes = 64 << 10
+	h := newTestHub(maxBytes)
+	for id := int64(1); id <= 10_000; id++ {
+		h.publish(written(id))
+		if h.bytes > maxBytes {
+			t.Fatalf("after entry %d the ring holds %d bytes, over its bound %d", id, h.bytes, maxBytes)
+		}
+	}
+	if h.last != 10_000 || h.ring[len(h.ring)-1].ID != 10_000 {
+		t.Fatalf("ring ends at %d (last %d), want 10000", h.ring[len(h.ring)-1].ID, h.last)
+	}
+	for i := 1; i < len(h.ring); i++ {
+		if h.ring[i].ID != h.ring[i-1].ID+1 {
+			t.Fatalf("ring ids %d then %d: not contiguous", h.ring[i-1].ID, h.ring[i].ID)
+		}
+	}
+	if len(h.ring) < 64 {
+		t.Errorf("ring holds %d entries of about 360 bytes under a %d-byte bound, want at least 64", len(h.ring), maxBytes)
+	}
+	out, _, ok := h.since(9_990, &eventlog.Filter{}, 100)
+	if !ok || len(out) != 10 || out[0].ID != 9_991 {
+		t.Errorf("since(9990) = %d entries from the ring (ok %v), want 10 from 9991", len(out), ok)
+	}
+}
+
+// BenchmarkHubPublishFull measures publishing one entry to a full ring,
+// as every commit does once the log has grown past the ring's bound.
+func BenchmarkHubPublishFull(b *testing.B) {
+	h := newTestHub(16 << 20)
+	id := int64(0)
+	for h.bytes < 16<<20-1000 {
+		id++
+		h.publish(written(id))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		id++
+		h.publish(written(id))
+	}
+}
