@@ -313,6 +313,12 @@ func sibling(path, name string) string {
 
 // eventToProto converts a stored entry for a response.
 func eventToProto(e *eventlog.Event) *eventlogv1.Event {
+	return eventToProtoDetails(e, detailsToProto(e.Details))
+}
+
+// eventToProtoDetails is eventToProto with the entry's details already
+// converted.
+func eventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv1.Event {
 	pe := &eventlogv1.Event{
 		Id:           e.ID,
 		Time:         timeToProto(e.Time),
@@ -326,7 +332,7 @@ func eventToProto(e *eventlog.Event) *eventlogv1.Event {
 		ContentType:    e.ContentType,
 		ObjectId:       e.ObjectID,
 		ObjectRepr:     e.ObjectRepr,
-		Details:        detailsToProto(e.Details),
+		Details:        details,
 		SourceId:       e.SourceID,
 		IdempotencyKey: e.IdempotencyKey,
 		Hash:           e.Hash,

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Store is the storage the service needs.
@@ -256,7 +258,7 @@ func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) 
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
-	return writtenToProto(&out[0]), nil
+	return writtenToProto(&out[0], req.GetEvent().GetDetails(), w.Event.Details), nil
 }
 
 // writeFromProto checks one LogEventRequest; prefix is its path in the
@@ -273,8 +275,17 @@ func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Wr
 	return eventlog.Write{Event: e, Related: related}, nil
 }
 
-func writtenToProto(w *eventlog.Written) *eventlogv1.LogEventResponse {
-	resp := &eventlogv1.LogEventResponse{Event: eventToProto(&w.Event)}
+// writtenToProto converts an entry as written, with its children, for a
+// response. sent is the details of the request and canon their stored
+// form: when the entry holds them (it was written by this request, not
+// found by its idempotency key), the response carries sent rather than
+// parsing the stored form back.
+func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *eventlogv1.LogEventResponse {
+	details := sent
+	if len(canon) == 0 || !bytes.Equal(w.Event.Details, canon) {
+		details = detailsToProto(w.Event.Details)
+	}
+	resp := &eventlogv1.LogEventResponse{Event: eventToProtoDetails(&w.Event, details)}
 	if len(w.Children) > 0 {
 		resp.Children = make([]*eventlogv1.Event, len(w.Children))
 		for i := range w.Children {
@@ -308,7 +319,7 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 	}
 	resp := &eventlogv1.LogEventsResponse{Responses: make([]*eventlogv1.LogEventResponse, len(out))}
 	for i := range out {
-		resp.Responses[i] = writtenToProto(&out[i])
+		resp.Responses[i] = writtenToProto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details)
 	}
 	return resp, nil
 }

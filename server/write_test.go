@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/store"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// The details in a write's response are those stored: the request's own
+// for a new entry, the first write's for a retry with the same key.
+func TestWriteResponseDetails(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Config{DSN: filepath.Join(t.TempDir(), "w.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := New(Config{Store: st})
+	defer srv.Close()
+	ctx := context.Background()
+	details := func(k string, v float64) *structpb.Struct {
+		return &structpb.Struct{Fields: map[string]*structpb.Value{k: structpb.NewNumberValue(v)}}
+	}
+	event := func(d *structpb.Struct) *eventlogv1.Event {
+		return &eventlogv1.Event{
+			EventType:   eventlogv1.EventType_EVENT_TYPE_EDIT,
+			Actor:       &eventlogv1.Actor{Name: "alice"},
+			ContentType: "Note", ObjectId: "n1", Details: d,
+		}
+	}
+	first, err := srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(details("a", 1)), IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(details("a", 1), first.GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
+		t.Errorf("LogEvent details (-sent +got):\n%s", diff)
+	}
+	retry, err := srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(details("b", 2)), IdempotencyKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(details("a", 1), retry.GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
+		t.Errorf("retried LogEvent details (-first write's +got):\n%s", diff)
+	}
+	batch, err := srv.LogEvents(ctx, &eventlogv1.LogEventsRequest{Requests: []*eventlogv1.LogEventRequest{
+		{Event: event(details("c", 3)), IdempotencyKey: "k"},
+		{Event: event(details("d", 4))},
+		{Event: event(nil)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []*structpb.Struct{details("a", 1), details("d", 4), nil} {
+		if diff := cmp.Diff(want, batch.GetResponses()[i].GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
+			t.Errorf("LogEvents response %d details (-want +got):\n%s", i, diff)
+		}
+	}
+}
