@@ -102,9 +102,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if s.stmts, err = prepare(ctx, s.w, s.d); err != nil {
-		s.Close()
-		return nil, err
+	if !cfg.ReadOnly {
+		if s.stmts, err = prepare(ctx, s.w, s.d); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.now, s.expand = cfg.Now, cfg.Expander
 	if s.now == nil {
@@ -268,6 +270,9 @@ func (t *dbTime) Scan(v any) error {
 func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
 	if len(writes) == 0 {
 		return nil, nil
+	}
+	if s.stmts == nil {
+		return nil, errors.New("append: the store was opened read-only")
 	}
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
