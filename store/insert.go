@@ -8,7 +8,6 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // statements are the statements of an append, prepared when the store
@@ -68,14 +67,9 @@ func insertSQL(n int) string {
 	return q.String()
 }
 
-// copyColumns are insertColumns as a list, for COPY.
-var copyColumns = func() []string {
-	var cols []string
-	for _, c := range strings.Split(insertColumns, ",") {
-		cols = append(cols, strings.TrimSpace(c))
-	}
-	return cols
-}()
+// copySQL starts a COPY of insertColumns; lib/pq takes the rows as the
+// statement's executions.
+const copySQL = `COPY events (` + insertColumns + `) FROM STDIN`
 
 // insert writes events in tx: with COPY when the dialect has it and the
 // batch is larger than its largest prepared INSERT, otherwise with the
@@ -111,7 +105,7 @@ func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Even
 // copyIn writes events with PostgreSQL's COPY, inside tx: the rows are
 // streamed in one statement, and a row that fails fails the transaction.
 func (s *Store) copyIn(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
-	st, err := tx.PrepareContext(ctx, pq.CopyIn("events", copyColumns...))
+	st, err := tx.PrepareContext(ctx, copySQL)
 	if err != nil {
 		return err
 	}

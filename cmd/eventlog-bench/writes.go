@@ -10,7 +10,6 @@ import (
 	"time"
 
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
-	"github.com/lib/pq"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -322,7 +321,7 @@ func (r *rawPG) copyIn(rows int) op {
 			return 0, err
 		}
 		defer tx.Rollback()
-		st, err := tx.PrepareContext(ctx, pq.CopyIn("events", rawColumns...))
+		st, err := tx.PrepareContext(ctx, "COPY events ("+strings.Join(rawColumns, ", ")+") FROM STDIN")
 		if err != nil {
 			return 0, err
 		}
