@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"strings"
 	"testing"
@@ -61,19 +59,7 @@ func TestPostgresGrantAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { admin.Close() })
-	// Roles belong to the whole server: this one is dropped after the
-	// database (cleanups run last first).
-	var b [4]byte
-	rand.Read(b[:])
-	role := "eventlog_app_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(`CREATE ROLE ` + role + ` LOGIN`); err != nil {
-		t.Fatalf("create role: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP ROLE IF EXISTS ` + role); err != nil {
-			t.Errorf("drop role %s: %v", role, err)
-		}
-	})
+	role := pgtest.NewRole(t, server)
 	dsn := pgtest.NewDB(t, server)
 	ctx := context.Background()
 
@@ -157,7 +143,7 @@ func TestPostgresGrantAppendOnly(t *testing.T) {
 	if err := admin.Get(&ownerName, `SELECT current_user`); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{ownerName, "no_such_role_" + hex.EncodeToString(b[:])} {
+	for _, bad := range []string{ownerName, role + "_missing"} {
 		if err := owner.GrantAppendOnly(ctx, bad); err == nil {
 			t.Errorf("GrantAppendOnly(%q): no error, want it refused", bad)
 		}

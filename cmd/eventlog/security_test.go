@@ -744,18 +744,7 @@ func TestKeysCommands(t *testing.T) {
 // the server as that role, log and verify through it.
 func TestGrantAndServeAsRole(t *testing.T) {
 	server := pgtest.URL(t)
-	admin, err := sqlx.Open("postgres", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [4]byte
-	rand.Read(b[:])
-	role := fmt.Sprintf("eventlog_e2e_%x", b)
-	if _, err := admin.Exec(`CREATE ROLE ` + role + ` LOGIN`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(`DROP ROLE IF EXISTS ` + role) })
+	role := pgtest.NewRole(t, server)
 	db := pgtest.NewDB(t, server)
 
 	out, err := cli(t, nil, "grant", "--db", db, "--role", role)

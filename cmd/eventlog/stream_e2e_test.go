@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -311,24 +310,6 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// syncWriter is a bytes.Buffer safe for a writer and a reader at once.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // eventually waits up to 30 seconds for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -350,7 +331,7 @@ func TestTailReconnects(t *testing.T) {
 	writeN(t, c, 5, 1, eventlogv1.EventType_EVENT_TYPE_EDIT) // ids 1-5, before the tail
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncWriter
+	var out, errOut syncBuffer
 	tailDone := make(chan error, 1)
 	go func() {
 		getenv := func(string) string { return "" }

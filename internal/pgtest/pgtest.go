@@ -56,3 +56,29 @@ func NewDB(t testing.TB, server string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// NewRole creates a login role with a random name on the test server and
+// drops it when the test ends. Roles belong to the whole server, so create
+// the role before the databases that grant to it: cleanups run last first,
+// and the role is dropped after them.
+func NewRole(t testing.TB, server string) string {
+	t.Helper()
+	admin, err := sqlx.Open("postgres", server)
+	if err != nil {
+		t.Fatalf("open %s: %v", server, err)
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	role := "eventlog_role_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(`CREATE ROLE ` + role + ` LOGIN`); err != nil {
+		admin.Close()
+		t.Fatalf("create role: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP ROLE IF EXISTS ` + role); err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	return role
+}
