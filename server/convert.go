@@ -216,46 +216,17 @@ func detailsFromProto(field string, s *structpb.Struct) ([]byte, error) {
 	if len(s.GetFields()) == 0 {
 		return nil, nil
 	}
-	raw, err := protojson.Marshal(s)
-	if err != nil {
-		return nil, eventlog.Invalid(field, "cannot be written as JSON: %v", err)
-	}
-	canon, err := eventlog.CanonicalJSON(raw)
+	canon, nul, err := appendCanonicalDetails(nil, s)
 	if err != nil {
 		return nil, eventlog.Invalid(field, "cannot be written as JSON: %v", err)
 	}
 	if len(canon) > eventlog.MaxDetailsBytes {
 		return nil, eventlog.Invalid(field, "at most %d bytes once serialized as JSON, got %d", eventlog.MaxDetailsBytes, len(canon))
 	}
-	if structHasNUL(s) {
+	if nul {
 		return nil, eventlog.Invalid(field, "keys and strings must not contain a NUL character")
 	}
 	return canon, nil
-}
-
-func structHasNUL(s *structpb.Struct) bool {
-	for k, v := range s.GetFields() {
-		if strings.IndexByte(k, 0) >= 0 || valueHasNUL(v) {
-			return true
-		}
-	}
-	return false
-}
-
-func valueHasNUL(v *structpb.Value) bool {
-	switch k := v.GetKind().(type) {
-	case *structpb.Value_StringValue:
-		return strings.IndexByte(k.StringValue, 0) >= 0
-	case *structpb.Value_StructValue:
-		return structHasNUL(k.StructValue)
-	case *structpb.Value_ListValue:
-		for _, e := range k.ListValue.GetValues() {
-			if valueHasNUL(e) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // required checks an identifier that must be given: empty or white space
