@@ -25,7 +25,7 @@ type Grant struct {
 func ServiceGrants() []Grant {
 	return []Grant{
 		{"events", "SELECT, INSERT"},
-		{"log_head", "SELECT, UPDATE (last_id, last_hash, last_time)"},
+		{"log_head", "SELECT, UPDATE (last_id, last_hash, last_time, relations_version)"},
 		{"relations", "SELECT, INSERT, DELETE"},
 		{"schema_migrations", "SELECT"},
 	}

@@ -16,6 +16,7 @@ import (
 type statements struct {
 	lockHead *sqlx.Stmt
 	moveHead *sqlx.Stmt
+	appendAt *sqlx.Stmt // nil unless the dialect has one
 	// insert holds a multi-row INSERT for each size of d.insertSizes.
 	insert map[int]*sqlx.Stmt
 }
@@ -31,6 +32,12 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 		st.close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
+	if d.appendAt != "" {
+		if st.appendAt, err = db.PreparexContext(ctx, d.appendAt); err != nil {
+			st.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
 	for _, n := range d.insertSizes {
 		if st.insert[n], err = db.PreparexContext(ctx, db.Rebind(insertSQL(n))); err != nil {
 			st.close()
@@ -42,7 +49,7 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 
 func (st *statements) close() error {
 	var err error
-	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead} {
+	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead, st.appendAt} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
 		}

@@ -13,7 +13,7 @@ import (
 
 var postgres = &dialect{
 	name:     "postgres",
-	lockHead: `SELECT last_id, last_hash, last_time FROM log_head WHERE id = 1 FOR UPDATE`,
+	lockHead: `SELECT last_id, last_hash, last_time, relations_version FROM log_head WHERE id = 1 FOR UPDATE`,
 	timeArg:  func(t time.Time) any { return t.UTC() },
 	// The head moves and the commit is announced in one statement.
 	moveHead: `WITH head AS (UPDATE log_head SET last_id = ?, last_hash = ?, last_time = ? WHERE id = 1 RETURNING last_id)
@@ -22,6 +22,7 @@ var postgres = &dialect{
 	// their size.
 	insertSizes: []int{8, 4, 2, 1},
 	copy:        true,
+	appendAt:    appendAtSQL,
 }
 
 // commitChannel is the LISTEN/NOTIFY channel on which every append

@@ -174,3 +174,83 @@ func TestPostgresGrantsCoverEveryTable(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresAppendInOneStatement covers the appends a store makes in one
+// statement on the head it knows: they are taken when nothing else moved
+// the head, and when something did (another store, a change to the
+// registry, the same idempotency key written meanwhile) the append is made
+// again under the head's lock, with the same outcome as if it had been
+// made there from the start.
+func TestPostgresAppendInOneStatement(t *testing.T) {
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	a := openWithRules(t, dsn, "", 0)
+	b := openWithRules(t, dsn, "", 0)
+	ctx := context.Background()
+
+	write(t, a, eventlog.TypeEdit, "Note/n0") // a learns the head
+	if n := store.AppendsAt(a); n != 0 {
+		t.Fatalf("first append made in one statement (%d); the head was not known yet", n)
+	}
+	write(t, a, eventlog.TypeEdit, "Note/n0")
+	if n := store.AppendsAt(a); n != 1 {
+		t.Fatalf("second append: %d in one statement, want 1", n)
+	}
+
+	// A relation registered between reading the registry and writing.
+	store.SetBeforeAppendAt(a, func() {
+		store.SetBeforeAppendAt(a, nil)
+		relate(t, b, "Note/n1 -> Entity/e1")
+	})
+	w := write(t, a, eventlog.TypeEdit, "Note/n1")
+	if len(w.Children) != 1 || w.Children[0].ObjectID != "e1" {
+		t.Fatalf("write after a relation was registered meanwhile has children %v, want one on Entity/e1", tree(w.Children))
+	}
+
+	// Another store moves the head; a's next append misses it and is made
+	// under the lock, on the right head.
+	for range 3 {
+		write(t, a, eventlog.TypeEdit, "Note/n2")
+	}
+	before := store.AppendsAt(a)
+	write(t, b, eventlog.TypeCreate, "Note/n3")
+	write(t, a, eventlog.TypeEdit, "Note/n2")
+	write(t, a, eventlog.TypeEdit, "Note/n2")
+	write(t, a, eventlog.TypeEdit, "Note/n2")
+	if n := store.AppendsAt(a) - before; n < 1 || n > 2 {
+		t.Errorf("after another store wrote, %d of 3 appends in one statement, want 1 or 2", n)
+	}
+
+	// The same key written by b between a's look-up and its write.
+	var fromB eventlog.Written
+	for range 2 { // the first may miss the head b's earlier write moved
+		write(t, a, eventlog.TypeEdit, "Note/n2")
+	}
+	e := ev(eventlog.TypeCreate, "alice", "Note", "k1")
+	e.IdempotencyKey = "key-1"
+	store.SetBeforeAppendAt(a, func() {
+		store.SetBeforeAppendAt(a, nil)
+		e := ev(eventlog.TypeCreate, "bob", "Note", "k1")
+		e.IdempotencyKey = "key-1"
+		out, err := b.Append(ctx, []eventlog.Write{{Event: e}})
+		if err != nil {
+			t.Errorf("b.Append: %v", err)
+			return
+		}
+		fromB = out[0]
+	})
+	out, err := a.Append(ctx, []eventlog.Write{{Event: e}})
+	if err != nil {
+		t.Fatalf("Append with a key written meanwhile: %v", err)
+	}
+	if fromB.Event.ID == 0 || out[0].Event.ID != fromB.Event.ID || out[0].Event.Actor.ID != fromB.Event.Actor.ID {
+		t.Errorf("Append with a key written meanwhile gave entry %d by %s, want b's entry %d", out[0].Event.ID, out[0].Event.Actor.ID, fromB.Event.ID)
+	}
+
+	all := listAll(t, a, eventlog.Filter{})
+	checkChain(t, all)
+	for i, e := range all {
+		if e.ID != int64(i+1) {
+			t.Fatalf("ids are not 1..%d: %v", len(all), ids(all))
+		}
+	}
+}

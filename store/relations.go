@@ -164,7 +164,7 @@ func (s *Store) ListRelations(ctx context.Context, f eventlog.RelationFilter, af
 // object is read once per append: the registry does not change within the
 // transaction.
 type txGraph struct {
-	tx      *sqlx.Tx
+	tx      sqlx.ExtContext
 	pending []eventlog.ObjectRef // objects read together on the first miss
 	loaded  [2]bool              // forward, reverse: pending has been read
 	cache   [2]map[objectKey][]eventlog.Relation
@@ -179,7 +179,7 @@ type objectKey struct{ contentType, id string }
 func keyOf(o eventlog.ObjectRef) objectKey { return objectKey{fold(o.ContentType), o.ObjectID} }
 
 // newTxGraph returns the graph of an append that writes on objs.
-func newTxGraph(tx *sqlx.Tx, objs []eventlog.ObjectRef) *txGraph {
+func newTxGraph(tx sqlx.ExtContext, objs []eventlog.ObjectRef) *txGraph {
 	return &txGraph{tx: tx, pending: objs}
 }
 

@@ -16,7 +16,7 @@ var sqlite = &dialect{
 	name: "sqlite",
 	// The write transaction starts with BEGIN IMMEDIATE (see sqliteDSN),
 	// which takes the database's write lock: that is the head-row lock.
-	lockHead: `SELECT last_id, last_hash, last_time FROM log_head WHERE id = 1`,
+	lockHead: `SELECT last_id, last_hash, last_time, 0 AS relations_version FROM log_head WHERE id = 1`,
 	timeArg:  func(t time.Time) any { return t.UnixMicro() },
 	moveHead: `UPDATE log_head SET last_id = ?, last_hash = ?, last_time = ? WHERE id = 1`,
 	// Powers of two: a batch of n rows takes at most log2(n)+1

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventlog/eventlog"
@@ -52,6 +54,17 @@ type Store struct {
 	now    func() time.Time
 	expand eventlog.Expander
 	dsn    string // for PostgreSQL's commit listener
+
+	// The head as this store's last append left it (see appendAt).
+	headMu     sync.Mutex
+	head       head
+	headKnown  bool
+	headSkip   int // appends to make on the locked path before trying appendAt again
+	headMisses int
+	// appendsAt counts the appends appendAt made; beforeAppendAt, when
+	// set (by tests), runs between building an append and writing it.
+	appendsAt      atomic.Int64
+	beforeAppendAt func()
 }
 
 // dialect holds what differs between the databases.
@@ -73,6 +86,9 @@ type dialect struct {
 	insertSizes []int
 	// copy writes batches larger than insertSizes[0] with COPY.
 	copy bool
+	// appendAt, when set, appends on a known head in one statement (see
+	// appendAt).
+	appendAt string
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -274,37 +290,77 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 	if s.stmts == nil {
 		return nil, errors.New("append: the store was opened read-only")
 	}
+	if s.stmts.appendAt != nil {
+		if out, done, err := s.appendAt(ctx, writes); done {
+			return out, err
+		}
+	}
+	return s.appendLocked(ctx, writes)
+}
+
+// head is the state of the log's head row.
+type head struct {
+	LastID   int64  `db:"last_id"`
+	LastHash []byte `db:"last_hash"`
+	LastTime dbTime `db:"last_time"`
+	// RelationsVersion counts the changes to the relation registry
+	// (PostgreSQL; always 0 on SQLite).
+	RelationsVersion int64 `db:"relations_version"`
+}
+
+// appendLocked is Append in a transaction that first locks the head row:
+// everything it reads, the registry included, is read under that lock.
+func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
+	s.forgetHead()
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
 	}
 	defer tx.Rollback()
 
-	var head struct {
-		LastID   int64  `db:"last_id"`
-		LastHash []byte `db:"last_hash"`
-		LastTime dbTime `db:"last_time"`
-	}
-	if err := tx.StmtxContext(ctx, s.stmts.lockHead).GetContext(ctx, &head); err != nil {
+	var h head
+	if err := tx.StmtxContext(ctx, s.stmts.lockHead).GetContext(ctx, &h); err != nil {
 		return nil, fmt.Errorf("lock log head: %w", err)
 	}
 	found, err := s.byKeys(ctx, tx, writes)
 	if err != nil {
 		return nil, err
 	}
+	out, fresh, err := s.build(ctx, tx, &h, writes, found)
+	if err != nil || len(fresh) == 0 {
+		return out, err
+	}
+	if err := s.insert(ctx, tx, fresh); err != nil {
+		return nil, err
+	}
+	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, h.LastID, h.LastHash, s.d.timeArg(time.Time(h.LastTime))); err != nil {
+		return nil, fmt.Errorf("move log head: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	s.rememberHead(h)
+	return out, nil
+}
 
+// build gives the new entries of writes their ids, time and hashes after
+// h, which it moves past them, and adds the entries propagated from each.
+// found holds the entries already stored under the writes' idempotency
+// keys; those are returned in place of writing them again. q reads the
+// relation registry. fresh lists the entries to insert, in id order.
+func (s *Store) build(ctx context.Context, q sqlx.ExtContext, h *head, writes []eventlog.Write, found map[string]*eventlog.Written) (out []eventlog.Written, fresh []*eventlog.Event, err error) {
 	// Times never go back along ids, even when the clock does or when
 	// servers' clocks disagree: a time range is then a range of ids.
 	now := s.now().UTC().Truncate(time.Microsecond)
-	if last := time.Time(head.LastTime); now.Before(last) {
+	if last := time.Time(h.LastTime); now.Before(last) {
 		now = last
 	}
 	seal := func(e *eventlog.Event) {
-		head.LastID++
-		e.ID = head.LastID
+		h.LastID++
+		e.ID = h.LastID
 		e.Time = now
-		eventlog.Seal(head.LastHash, e)
-		head.LastHash = e.Hash
+		eventlog.Seal(h.LastHash, e)
+		h.LastHash = e.Hash
 	}
 	var objs []eventlog.ObjectRef
 	if s.expand != nil {
@@ -313,9 +369,8 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 			objs = append(objs, eventlog.ObjectRef{ContentType: writes[i].Event.ContentType, ObjectID: writes[i].Event.ObjectID})
 		}
 	}
-	graph := newTxGraph(tx, objs)
-	out := make([]eventlog.Written, len(writes))
-	var fresh []*eventlog.Event
+	graph := newTxGraph(q, objs)
+	out = make([]eventlog.Written, len(writes))
 	for i := range writes {
 		key := writes[i].Event.IdempotencyKey
 		if prev, ok := found[key]; ok && key != "" {
@@ -327,7 +382,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 		var children []eventlog.Event
 		if s.expand != nil {
 			if children, err = s.expand.Expand(ctx, &src, writes[i].Related, graph); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		for j := range children {
@@ -335,7 +390,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 			c.IdempotencyKey = ""
 			seal(c)
 			if c.SourceID < src.ID || c.SourceID >= c.ID {
-				return nil, fmt.Errorf("propagate entry %d: child %d has source %d outside the write", src.ID, c.ID, c.SourceID)
+				return nil, nil, fmt.Errorf("propagate entry %d: child %d has source %d outside the write", src.ID, c.ID, c.SourceID)
 			}
 		}
 		out[i] = eventlog.Written{Event: src, Children: children}
@@ -347,24 +402,15 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 			fresh = append(fresh, &out[i].Children[j])
 		}
 	}
-	if len(fresh) == 0 {
-		return out, nil
+	if len(fresh) > 0 {
+		h.LastTime = dbTime(now)
 	}
-	if err := s.insert(ctx, tx, fresh); err != nil {
-		return nil, err
-	}
-	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, head.LastID, head.LastHash, s.d.timeArg(now)); err != nil {
-		return nil, fmt.Errorf("move log head: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return out, nil
+	return out, fresh, nil
 }
 
 // byKeys returns the stored entries, with their children, whose
 // idempotency keys appear in writes.
-func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, writes []eventlog.Write) (map[string]*eventlog.Written, error) {
+func (s *Store) byKeys(ctx context.Context, tx sqlx.ExtContext, writes []eventlog.Write) (map[string]*eventlog.Written, error) {
 	found := make(map[string]*eventlog.Written)
 	var keys []any
 	seen := make(map[string]bool)
@@ -381,7 +427,7 @@ func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, writes []eventlog.Write
 			return nil, fmt.Errorf("look up idempotency keys: %w", err)
 		}
 		var rows []row
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("look up idempotency keys: %w", err)
 		}
 		for i := range rows {
@@ -403,13 +449,13 @@ func (s *Store) byKeys(ctx context.Context, tx *sqlx.Tx, writes []eventlog.Write
 // descendants returns the entries propagated from entry id, directly or
 // through other children. They were written in the same transaction, right
 // after it: the run of entries after id whose source is id or later.
-func (s *Store) descendants(ctx context.Context, tx *sqlx.Tx, id int64) ([]eventlog.Event, error) {
+func (s *Store) descendants(ctx context.Context, tx sqlx.ExtContext, id int64) ([]eventlog.Event, error) {
 	const page = 256
 	var out []eventlog.Event
 	cursor := id
 	for {
 		var rows []row
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT `+columns+` FROM events WHERE id > ? ORDER BY id LIMIT ?`), cursor, page); err != nil {
+		if err := sqlx.SelectContext(ctx, tx, &rows, tx.Rebind(`SELECT `+columns+` FROM events WHERE id > ? ORDER BY id LIMIT ?`), cursor, page); err != nil {
 			return nil, fmt.Errorf("read children of entry %d: %w", id, err)
 		}
 		for i := range rows {
