@@ -45,6 +45,11 @@ type hub struct {
 	changed chan struct{}    // closed and replaced when last grows
 	started bool
 	closed  bool
+	// subscribers counts the streams. With none, the ring stays empty:
+	// keeping it would cost every commit a copy, and the collector a
+	// scan, for no reader. A stream that starts reads what is older than
+	// the ring from the store, as any stream behind it does.
+	subscribers int
 }
 
 func newHub(src tailSource, log *slog.Logger, maxBytes int, poll time.Duration) *hub {
@@ -103,6 +108,11 @@ func size(e *eventlog.Event) int {
 // quarter of its turnover, not on every append, which would copy the
 // whole ring per commit once it is full.
 func (h *hub) appendLocked(entries []eventlog.Event) {
+	if h.subscribers == 0 {
+		h.ring, h.bytes = nil, 0
+		h.advanceLocked(entries[len(entries)-1].ID)
+		return
+	}
 	for i := range entries {
 		h.ring = append(h.ring, entries[i])
 		h.bytes += size(&entries[i])
@@ -118,10 +128,29 @@ func (h *hub) appendLocked(entries []eventlog.Event) {
 		// Copy rather than reslice, so the dropped entries can be freed.
 		h.ring = append(make([]eventlog.Event, 0, len(h.ring)-drop+len(entries)), h.ring[drop:]...)
 	}
-	h.last = h.ring[len(h.ring)-1].ID
+	h.advanceLocked(h.ring[len(h.ring)-1].ID)
+}
+
+// advanceLocked moves the ring's end to last and wakes the streams.
+func (h *hub) advanceLocked(last int64) {
+	h.last = last
 	h.known = max(h.known, h.last)
 	close(h.changed)
 	h.changed = make(chan struct{})
+}
+
+// subscribe counts a stream until the returned function is called.
+func (h *hub) subscribe() (unsubscribe func()) {
+	h.mu.Lock()
+	h.subscribers++
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.subscribers--; h.subscribers == 0 {
+			h.ring, h.bytes = nil, 0
+		}
+	}
 }
 
 // publish adds entries this process has just committed, in id order. When
@@ -240,6 +269,11 @@ func (h *hub) load(ctx context.Context) error {
 	for {
 		h.mu.Lock()
 		last, known := h.last, h.known
+		if last < known && h.subscribers == 0 && !h.closed {
+			// Nobody reads the ring: skip the entries instead.
+			h.advanceLocked(known)
+			last = known
+		}
 		h.mu.Unlock()
 		if last >= known {
 			return nil

@@ -54,6 +54,7 @@ func TestHubWakeWithoutIDReadsHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
+	defer h.subscribe()()
 	src.add(3) // committed elsewhere, announced to no one
 	h.wake(0)
 	deadline := time.Now().Add(10 * time.Second)
@@ -69,8 +70,11 @@ func TestHubWakeWithoutIDReadsHead(t *testing.T) {
 	}
 }
 
+// newTestHub returns a hub with one subscriber, which keeps its ring.
 func newTestHub(maxBytes int) *hub {
-	return newHub(nil, slog.New(slog.DiscardHandler), maxBytes, time.Hour)
+	h := newHub(nil, slog.New(slog.DiscardHandler), maxBytes, time.Hour)
+	h.subscribe()
+	return h
 }
 
 func written(id int64) []eventlog.Written {
@@ -103,6 +107,34 @@ func TestHubRingBound(t *testing.T) {
 	out, _, ok := h.since(9_990, &eventlog.Filter{}, 100)
 	if !ok || len(out) != 10 || out[0].ID != 9_991 {
 		t.Errorf("since(9990) = %d entries from the ring (ok %v), want 10 from 9991", len(out), ok)
+	}
+}
+
+// Without subscribers the hub keeps no entries but still follows the
+// head, and its first subscriber is told to read the store for what came
+// before; with the last subscriber gone the ring is freed.
+func TestHubRingOnlyWithSubscribers(t *testing.T) {
+	h := newHub(nil, slog.New(slog.DiscardHandler), 1<<20, time.Hour)
+	for id := int64(1); id <= 100; id++ {
+		h.publish(written(id))
+	}
+	if len(h.ring) != 0 || h.bytes != 0 || h.last != 100 {
+		t.Fatalf("without subscribers: ring %d entries, %d bytes, last %d; want empty and last 100", len(h.ring), h.bytes, h.last)
+	}
+	if _, _, ok := h.since(50, &eventlog.Filter{}, 10); ok {
+		t.Errorf("since(50) answered from an empty ring; want the store")
+	}
+	unsubscribe := h.subscribe()
+	for id := int64(101); id <= 110; id++ {
+		h.publish(written(id))
+	}
+	out, _, ok := h.since(100, &eventlog.Filter{}, 100)
+	if !ok || len(out) != 10 || out[0].ID != 101 {
+		t.Errorf("since(100) with a subscriber = %d entries (ok %v), want 101..110", len(out), ok)
+	}
+	unsubscribe()
+	if h.ring != nil || h.bytes != 0 {
+		t.Errorf("after the last subscriber left the ring holds %d entries, %d bytes", len(h.ring), h.bytes)
 	}
 }
 

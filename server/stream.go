@@ -54,6 +54,8 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 			"too many streams: this server allows %d at once (--max-streams); retry later or connect to another server", cap(s.streams))
 	}
 
+	defer s.hub.subscribe()()
+
 	cursor := s.hub.head()
 	if after != nil {
 		cursor = *after
