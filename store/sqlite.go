@@ -35,6 +35,11 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Statement journals (the pages a multi-row INSERT changed, kept in
+	// case it fails halfway through its transaction) stay in memory
+	// instead of spilling to temporary files: they are never needed after
+	// a crash, and writing them cost an eighth of a write's CPU.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
