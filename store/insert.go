@@ -17,6 +17,8 @@ type statements struct {
 	lockHead *sqlx.Stmt
 	moveHead *sqlx.Stmt
 	appendAt *sqlx.Stmt // nil unless the dialect has one
+	// relations are relationArrayQueries, prepared for PostgreSQL.
+	relations [2]*sqlx.Stmt
 	// insert holds a multi-row INSERT for each size of d.insertSizes.
 	insert map[int]*sqlx.Stmt
 }
@@ -37,6 +39,12 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 			st.close()
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
+		for i, q := range relationArrayQueries {
+			if st.relations[i], err = db.PreparexContext(ctx, q); err != nil {
+				st.close()
+				return nil, fmt.Errorf("prepare: %w", err)
+			}
+		}
 	}
 	for _, n := range d.insertSizes {
 		if st.insert[n], err = db.PreparexContext(ctx, db.Rebind(insertSQL(n))); err != nil {
@@ -49,7 +57,7 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 
 func (st *statements) close() error {
 	var err error
-	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead, st.appendAt} {
+	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead, st.appendAt, st.relations[0], st.relations[1]} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
 		}

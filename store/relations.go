@@ -164,7 +164,11 @@ func (s *Store) ListRelations(ctx context.Context, f eventlog.RelationFilter, af
 // object is read once per append: the registry does not change within the
 // transaction.
 type txGraph struct {
-	tx      sqlx.ExtContext
+	tx sqlx.ExtContext
+	// byArrays, when set, are relationArrayQueries prepared: each reads
+	// any number of objects in one round trip.
+	byArrays [2]*sqlx.Stmt
+
 	pending []eventlog.ObjectRef // objects read together on the first miss
 	loaded  [2]bool              // forward, reverse: pending has been read
 	cache   [2]map[objectKey][]eventlog.Relation
@@ -179,8 +183,17 @@ type objectKey struct{ contentType, id string }
 func keyOf(o eventlog.ObjectRef) objectKey { return objectKey{fold(o.ContentType), o.ObjectID} }
 
 // newTxGraph returns the graph of an append that writes on objs.
-func newTxGraph(tx sqlx.ExtContext, objs []eventlog.ObjectRef) *txGraph {
-	return &txGraph{tx: tx, pending: objs}
+func newTxGraph(tx sqlx.ExtContext, byArrays [2]*sqlx.Stmt, objs []eventlog.ObjectRef) *txGraph {
+	return &txGraph{tx: tx, byArrays: byArrays, pending: objs}
+}
+
+// relationArrayQueries are relationQueries for PostgreSQL with the objects
+// as two arrays (folded content types, ids), so that they can be prepared:
+// an unprepared query with parameters costs lib/pq two round trips.
+var relationArrayQueries = [2]string{
+	`SELECT ` + relationColumns + ` FROM relations WHERE (from_type_fold, from_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY ` + relationOrder,
+	`SELECT ` + relationColumns + ` FROM relations WHERE (to_type_fold, to_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY to_type_fold, to_id, from_type_fold, from_id, kind`,
 }
 
 // relationQueries are the queries of the relations that start at (0) or end
@@ -220,6 +233,29 @@ func (g *txGraph) EachRelation(ctx context.Context, obj eventlog.ObjectRef, reve
 	return nil
 }
 
+// query reads the relations of keys in direction d.
+func (g *txGraph) query(ctx context.Context, d int, keys []objectKey) (*sqlx.Rows, error) {
+	if st := g.byArrays[d]; st != nil {
+		types, ids := []byte{'{'}, []byte{'{'}
+		for i, k := range keys {
+			if i > 0 {
+				types, ids = append(types, ','), append(ids, ',')
+			}
+			types, ids = appendArrayElement(types, k.contentType), appendArrayElement(ids, k.id)
+		}
+		if tx, ok := g.tx.(*sqlx.Tx); ok {
+			st = tx.StmtxContext(ctx, st)
+		}
+		return st.QueryxContext(ctx, string(append(types, '}')), string(append(ids, '}')))
+	}
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, k.contentType, k.id)
+	}
+	q := fmt.Sprintf(relationQueries[d], strings.TrimSuffix(strings.Repeat("(?, ?), ", len(keys)), ", "))
+	return g.tx.QueryxContext(ctx, g.tx.Rebind(q), args...)
+}
+
 // load reads the relations of objs in direction d into the cache.
 func (g *txGraph) load(ctx context.Context, d int, objs []eventlog.ObjectRef) error {
 	var keys []objectKey
@@ -232,12 +268,7 @@ func (g *txGraph) load(ctx context.Context, d int, objs []eventlog.ObjectRef) er
 	}
 	for len(keys) > 0 {
 		n := min(len(keys), insertChunk)
-		args := make([]any, 0, 2*n)
-		for _, k := range keys[:n] {
-			args = append(args, k.contentType, k.id)
-		}
-		q := fmt.Sprintf(relationQueries[d], strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", "))
-		rows, err := g.tx.QueryxContext(ctx, g.tx.Rebind(q), args...)
+		rows, err := g.query(ctx, d, keys[:n])
 		if err != nil {
 			return err
 		}

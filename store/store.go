@@ -369,7 +369,7 @@ func (s *Store) build(ctx context.Context, q sqlx.ExtContext, h *head, writes []
 			objs = append(objs, eventlog.ObjectRef{ContentType: writes[i].Event.ContentType, ObjectID: writes[i].Event.ObjectID})
 		}
 	}
-	graph := newTxGraph(q, objs)
+	graph := newTxGraph(q, s.stmts.relations, objs)
 	out = make([]eventlog.Written, len(writes))
 	for i := range writes {
 		key := writes[i].Event.IdempotencyKey
