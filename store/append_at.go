@@ -168,21 +168,53 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 }
 
 // columnArrays returns, for each of insertColumns, the values of that
-// column of events as one PostgreSQL array literal.
+// column of events as one PostgreSQL array literal. It writes what
+// appendArgs gives, without boxing each value.
 func (s *Store) columnArrays(events []*eventlog.Event) []any {
-	cols := make([][]byte, numInsertColumns)
+	var cols [numInsertColumns][]byte
 	for i := range cols {
-		cols[i] = append(make([]byte, 0, 16*len(events)+2), '{')
+		cols[i] = append(make([]byte, 0, 24*len(events)+2), '{')
 	}
-	vals := make([]any, 0, numInsertColumns)
 	for n, e := range events {
-		vals = s.appendArgs(vals[:0], e)
-		for i, v := range vals {
-			if n > 0 {
+		if n > 0 {
+			for i := range cols {
 				cols[i] = append(cols[i], ',')
 			}
-			cols[i] = appendArrayElement(cols[i], v)
 		}
+		c := &cols
+		c[0] = strconv.AppendInt(c[0], e.ID, 10)
+		c[1] = appendArrayTime(c[1], e.Time)
+		if e.OccurredTime.IsZero() {
+			c[2] = append(c[2], "NULL"...)
+		} else {
+			c[2] = appendArrayTime(c[2], e.OccurredTime)
+		}
+		c[3] = appendArrayString(c[3], e.Type.String())
+		c[4] = appendArrayString(c[4], e.Actor.ID)
+		c[5] = appendArrayString(c[5], e.Actor.Name)
+		c[6] = appendArrayString(c[6], e.Actor.Kind.String())
+		c[7] = appendArrayString(c[7], e.ContentType)
+		c[8] = appendArrayString(c[8], e.ObjectID)
+		c[9] = appendArrayString(c[9], e.ObjectRepr)
+		c[10] = appendArrayString(c[10], string(e.Details))
+		c[11] = strconv.AppendInt(c[11], e.SourceID, 10)
+		c[12] = appendArrayString(c[12], e.Request.RemoteAddr)
+		c[13] = appendArrayString(c[13], e.Request.Method)
+		c[14] = appendArrayString(c[14], e.Request.Path)
+		c[15] = appendArrayString(c[15], e.Request.Protocol)
+		c[16] = strconv.AppendInt(c[16], int64(e.Request.Status), 10)
+		c[17] = appendArrayString(c[17], e.Request.UserAgent)
+		c[18] = appendArrayString(c[18], e.Request.RequestID)
+		if e.IdempotencyKey == "" {
+			c[19] = append(c[19], "NULL"...)
+		} else {
+			c[19] = appendArrayString(c[19], e.IdempotencyKey)
+		}
+		c[20] = appendArrayBytes(c[20], e.Hash)
+		c[21] = appendArrayBytes(c[21], e.PrevHash)
+		c[22] = appendArrayString(c[22], fold(e.Actor.ID))
+		c[23] = appendArrayString(c[23], fold(e.Actor.Name))
+		c[24] = appendArrayString(c[24], fold(e.ContentType))
 	}
 	out := make([]any, numInsertColumns)
 	for i := range cols {
@@ -191,37 +223,36 @@ func (s *Store) columnArrays(events []*eventlog.Event) []any {
 	return out
 }
 
-// appendArrayElement appends v as an element of an array literal: NULL,
-// or its text form in double quotes.
-func appendArrayElement(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil:
-		return append(b, "NULL"...)
-	case int64:
-		return strconv.AppendInt(b, v, 10)
-	case int32:
-		return strconv.AppendInt(b, int64(v), 10)
-	case time.Time:
-		b = append(b, '"')
-		b = v.UTC().AppendFormat(b, "2006-01-02T15:04:05.999999Z")
-		return append(b, '"')
-	case []byte:
-		// bytea's hex form, \x..., with its backslash escaped.
-		b = append(b, `"\\x`...)
-		const hex = "0123456789abcdef"
-		for _, c := range v {
-			b = append(b, hex[c>>4], hex[c&0xf])
-		}
-		return append(b, '"')
-	case string:
-		b = append(b, '"')
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; c == '"' || c == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, v[i])
-		}
-		return append(b, '"')
+func appendArrayTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.999999Z")
+	return append(b, '"')
+}
+
+// appendArrayBytes appends v in bytea's hex form, \x..., with its
+// backslash escaped.
+func appendArrayBytes(b []byte, v []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, `"\\x`...)
+	for _, c := range v {
+		b = append(b, hex[c>>4], hex[c&0xf])
 	}
-	panic(fmt.Sprintf("store: no array form for %T", v))
+	return append(b, '"')
+}
+
+// appendArrayString appends v in double quotes, with its quotes and
+// backslashes escaped.
+func appendArrayString(b []byte, v string) []byte {
+	b = append(b, '"')
+	for {
+		i := strings.IndexAny(v, `"\\`)
+		if i < 0 {
+			break
+		}
+		b = append(b, v[:i]...)
+		b = append(b, '\\', v[i])
+		v = v[i+1:]
+	}
+	b = append(b, v...)
+	return append(b, '"')
 }

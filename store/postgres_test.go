@@ -10,6 +10,7 @@ import (
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/internal/pgtest"
 	"github.com/eventlog/eventlog/store"
+	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -194,6 +195,38 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 	write(t, a, eventlog.TypeEdit, "Note/n0")
 	if n := store.AppendsAt(a); n != 1 {
 		t.Fatalf("second append: %d in one statement, want 1", n)
+	}
+
+	// Every kind of value, with the characters array literals escape.
+	tricky := eventlog.Event{
+		Type:         eventlog.TypeLoginFailed,
+		OccurredTime: time.Date(2025, 12, 31, 23, 59, 59, 123456000, time.UTC),
+		Actor:        eventlog.Actor{ID: `NULL`, Name: `Zoë "the" \admin`, Kind: eventlog.ActorService},
+		ContentType:  `Entry{1,2}`,
+		ObjectID:     `a/b\c?d="1"`,
+		ObjectRepr:   `back\slash, "quote", {brace}, comma; 🚀`,
+		Details:      []byte(`{"s":"q\"b\\n{}"}`),
+		Request: eventlog.Request{
+			RemoteAddr: "203.0.113.7", Method: "POST", Path: `/a\"b`, Protocol: "HTTP/2.0",
+			Status: 201, UserAgent: `curl "x"`, RequestID: `\`,
+		},
+		IdempotencyKey: `key "2" \ {x}`,
+	}
+	got := mustAppend(t, a, tricky)[0]
+	if n := store.AppendsAt(a); n != 2 {
+		t.Fatalf("append of every kind of value: %d in one statement, want 2", n)
+	}
+	stored, err := a.Get(ctx, got.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, stored); diff != "" {
+		t.Errorf("Get(%d) differs from what Append returned (-append +get):\n%s", got.ID, diff)
+	}
+	want := tricky
+	want.ID, want.Time, want.Hash, want.PrevHash = got.ID, got.Time, got.Hash, got.PrevHash
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("stored entry (-sent +stored):\n%s", diff)
 	}
 
 	// A relation registered between reading the registry and writing.

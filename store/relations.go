@@ -241,7 +241,7 @@ func (g *txGraph) query(ctx context.Context, d int, keys []objectKey) (*sqlx.Row
 			if i > 0 {
 				types, ids = append(types, ','), append(ids, ',')
 			}
-			types, ids = appendArrayElement(types, k.contentType), appendArrayElement(ids, k.id)
+			types, ids = appendArrayString(types, k.contentType), appendArrayString(ids, k.id)
 		}
 		if tx, ok := g.tx.(*sqlx.Tx); ok {
 			st = tx.StmtxContext(ctx, st)

@@ -237,6 +237,26 @@ func testRoundTrip(t *testing.T, b backend) {
 	if diff := cmp.Diff(want, stored); diff != "" {
 		t.Errorf("Get(1) (-want +got):\n%s", diff)
 	}
+	// Again after the first append, which PostgreSQL makes in one
+	// statement on the head it knows, with quotes, backslashes and braces
+	// in every kind of text.
+	again := in
+	again.IdempotencyKey = `key "2" \ {x}`
+	again.ObjectRepr = `back\slash, "quote", {brace}, comma; NULL`
+	again.Actor.ID = `NULL`
+	again.Request.Path = `/a\"b`
+	again.Details = []byte(`{"s":"q\"b\\n{}"}`)
+	got = mustAppend(t, s, again)[0]
+	stored, err = s.Get(context.Background(), got.ID)
+	if err != nil {
+		t.Fatalf("Get(%d) error = %v", got.ID, err)
+	}
+	if diff := cmp.Diff(got, stored); diff != "" {
+		t.Errorf("second entry: Get(%d) differs from what Append returned (-append +get):\n%s", got.ID, diff)
+	}
+	if stored.ObjectRepr != again.ObjectRepr || stored.IdempotencyKey != again.IdempotencyKey || string(stored.Details) != string(again.Details) || stored.Actor.ID != "NULL" {
+		t.Errorf("second entry stored as %+v", stored)
+	}
 	// An entry with no optional fields comes back without them.
 	bare := mustAppend(t, s, ev(eventlog.TypeFetch, "x", "T", "1"))[0]
 	stored, err = s.Get(context.Background(), bare.ID)
