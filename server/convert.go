@@ -151,7 +151,7 @@ func requestFromProto(field string, pr *eventlogv1.RequestContext) (eventlog.Req
 		UserAgent:  pr.GetUserAgent(),
 		RequestID:  pr.GetRequestId(),
 	}
-	for _, c := range []struct {
+	for _, c := range [...]struct {
 		name string
 		s    string
 		max  int
@@ -163,8 +163,9 @@ func requestFromProto(field string, pr *eventlogv1.RequestContext) (eventlog.Req
 		{"user_agent", r.UserAgent, eventlog.MaxLongString},
 		{"request_id", r.RequestID, eventlog.MaxShortString},
 	} {
-		if err := checkString(field+"."+c.name, c.s, c.max, false); err != nil {
-			return r, err
+		// The field's path is only built for an error.
+		if checkString("", c.s, c.max, false) != nil {
+			return r, checkString(field+"."+c.name, c.s, c.max, false)
 		}
 	}
 	if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
@@ -257,6 +258,14 @@ func blank(s string) bool { return strings.TrimSpace(s) == "" }
 func checkString(field, s string, max int, ident bool) error {
 	if len(s) > max {
 		return eventlog.Invalid(field, "at most %d bytes, got %d", max, len(s))
+	}
+	// Printable ASCII, the common case, passes every check.
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return nil
 	}
 	if !utf8.ValidString(s) {
 		return eventlog.Invalid(field, "not valid UTF-8")
