@@ -58,7 +58,7 @@ func TestClosedLoop(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		return 10, nil
 	}
-	s, err := closedLoop(context.Background(), 4, 20*time.Millisecond, 100*time.Millisecond, do)
+	s, err := closedLoop(context.Background(), 4, 20*time.Millisecond, 100*time.Millisecond, do, nil)
 	if err != nil {
 		t.Fatalf("closedLoop error = %v", err)
 	}
@@ -70,7 +70,7 @@ func TestClosedLoop(t *testing.T) {
 	}
 
 	boom := errors.New("boom")
-	_, err = closedLoop(context.Background(), 2, 0, time.Second, func(ctx context.Context, w int) (int, error) { return 0, boom })
+	_, err = closedLoop(context.Background(), 2, 0, time.Second, func(ctx context.Context, w int) (int, error) { return 0, boom }, nil)
 	if !errors.Is(err, boom) {
 		t.Errorf("closedLoop with a failing call: error = %v, want %v", err, boom)
 	}

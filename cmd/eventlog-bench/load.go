@@ -19,6 +19,7 @@ type sample struct {
 	entries int64
 	elapsed time.Duration
 	lat     []time.Duration // of every measured call, sorted
+	cpu     cpuTimes        // used during the measured window, when measured
 }
 
 func (s sample) rate() float64 { return float64(s.entries) / s.elapsed.Seconds() }
@@ -33,11 +34,34 @@ func (s sample) pct(p float64) time.Duration {
 // closedLoop runs clients workers, each calling do in a loop, for warmup
 // and then duration; it measures the calls that start and end within the
 // measured window.
-func closedLoop(ctx context.Context, clients int, warmup, duration time.Duration, do op) (sample, error) {
+// When cpu is set, it is read at the window's start and end, and the
+// sample holds the difference.
+func closedLoop(ctx context.Context, clients int, warmup, duration time.Duration, do op, cpu func() cpuTimes) (sample, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+duration)
+	var used cpuTimes
+	cpuDone := make(chan struct{})
+	if cpu != nil {
+		go func() {
+			defer close(cpuDone)
+			for _, at := range []time.Time{from, until} {
+				select {
+				case <-time.After(time.Until(at)):
+				case <-ctx.Done():
+					return
+				}
+				if at == from {
+					used = cpu()
+				} else {
+					used = cpu().sub(used)
+				}
+			}
+		}()
+	} else {
+		close(cpuDone)
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -79,13 +103,14 @@ func closedLoop(ctx context.Context, clients int, warmup, duration time.Duration
 		}()
 	}
 	wg.Wait()
+	<-cpuDone
 	if firstErr != nil {
 		return sample{}, firstErr
 	}
 	if err := ctx.Err(); err != nil && time.Now().Before(until) {
 		return sample{}, err
 	}
-	s := sample{calls: calls.Load(), entries: entries.Load(), elapsed: duration}
+	s := sample{calls: calls.Load(), entries: entries.Load(), elapsed: duration, cpu: used}
 	for _, l := range lats {
 		s.lat = append(s.lat, l...)
 	}

@@ -20,6 +20,20 @@ type trial struct {
 	clients int
 	do      op
 	samples []sample
+	// cpu, when set, reads the CPU time used so far (see cpuTimes).
+	cpu func() cpuTimes
+}
+
+// cpuPerEntry returns the median over the samples of the CPU time used
+// per entry, in seconds, by each part.
+func (t *trial) cpuPerEntry() cpuTimes {
+	var parts [3][]float64
+	for _, s := range t.samples {
+		for i, v := range s.cpu.parts() {
+			parts[i] = append(parts[i], v/float64(s.entries))
+		}
+	}
+	return cpuTimes{Server: median(parts[0]), Client: median(parts[1]), Postgres: median(parts[2])}
 }
 
 func (t *trial) rate() float64 {
@@ -47,7 +61,7 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 			if around != nil {
 				around(t, true)
 			}
-			s, err := closedLoop(ctx, t.clients, b.cfg.warmup, b.cfg.duration, t.do)
+			s, err := closedLoop(ctx, t.clients, b.cfg.warmup, b.cfg.duration, t.do, t.cpu)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -115,8 +129,8 @@ func (c *calls) logEvents(n int) op {
 // LogEvent trial at full load.
 func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *trial) (*trial, error) {
 	c := newCalls(p)
-	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health}
-	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent}
+	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health, cpu: p.cpuTimes}
+	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes}
 	trials := []*trial{ceiling, logEvent}
 	if raw != nil {
 		trials = append(trials, raw)
@@ -153,6 +167,16 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 	}{{"p50", 0.5}, {"p99", 0.99}} {
 		b.add(figure{Section: section, Name: "LogEvent " + q.name + ", " + n + " clients", Value: logEvent.pct(q.p), Unit: "s",
 			Baseline: "no-op call " + q.name, BaseVal: ceiling.pct(q.p)})
+	}
+	// Where the processors go: the figure above shares them between the
+	// load generator, the server and (for PostgreSQL) the database.
+	logCPU, noopCPU := logEvent.cpuPerEntry(), ceiling.cpuPerEntry()
+	for i, part := range cpuPartNames {
+		if i == 2 && section != "postgres" {
+			break
+		}
+		b.add(figure{Section: section, Name: "CPU per LogEvent, " + part + ", " + n + " clients", Value: logCPU.parts()[i], Unit: "s",
+			Baseline: "no-op call", BaseVal: noopCPU.parts()[i]})
 	}
 	if section == "postgres" || rssErr == nil {
 		note := ""
@@ -214,8 +238,8 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 
 	c := newCalls(p)
 	bc := strconv.Itoa(b.cfg.batchClients)
-	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000)}
-	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000)}
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes}
+	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000), cpu: p.cpuTimes}
 	multi := &trial{name: "raw INSERT, 100 rows", clients: b.cfg.batchClients, do: raw.insert(100)}
 	if err := b.interleave(ctx, section, []*trial{batch, copyIn, multi}, nil); err != nil {
 		return err
@@ -224,6 +248,15 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 		Baseline: copyIn.name + ", " + bc + " conns", BaseVal: copyIn.rate(), Target: 0.5})
 	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
 		Baseline: multi.name + ", " + bc + " conns", BaseVal: multi.rate()})
+	batchCPU, copyCPU := batch.cpuPerEntry(), copyIn.cpuPerEntry()
+	for i, part := range cpuPartNames {
+		if i == 0 {
+			continue // the raw baseline has no server
+		}
+		b.add(figure{Section: section, Name: "CPU per entry of LogEvents, " + part, Value: batchCPU.parts()[i], Unit: "s",
+			Baseline: "raw COPY", BaseVal: copyCPU.parts()[i]})
+	}
+	b.add(figure{Section: section, Name: "CPU per entry of LogEvents, server", Value: batchCPU.Server, Unit: "s"})
 
 	// Propagation: every write on the source object has 10 children.
 	rels := &eventlogv1.PutRelationsRequest{}
