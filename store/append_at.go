@@ -133,17 +133,20 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 	if len(fresh) == 0 {
 		return out, true, nil // every write was found by its key
 	}
-	args := make([]any, 0, 6+numInsertColumns)
-	args = append(args, start.LastID, start.LastHash, start.RelationsVersion,
-		h.LastID, h.LastHash, s.d.timeArg(time.Time(h.LastTime)))
-	args = append(args, s.columnArrays(fresh)...)
-
 	if s.beforeAppendAt != nil {
 		s.beforeAppendAt()
 	}
-	var lastID int64
-	var notified any // pg_notify returns void
-	err = s.stmts.appendAt.QueryRowContext(ctx, args...).Scan(&lastID, &notified)
+	if len(fresh) >= copyAtRows {
+		err = s.copyAt(ctx, start, h, fresh)
+	} else {
+		args := make([]any, 0, 6+numInsertColumns)
+		args = append(args, start.LastID, start.LastHash, start.RelationsVersion,
+			h.LastID, h.LastHash, s.d.timeArg(time.Time(h.LastTime)))
+		args = append(args, s.columnArrays(fresh)...)
+		var lastID int64
+		var notified any // pg_notify returns void
+		err = s.stmts.appendAt.QueryRowContext(ctx, args...).Scan(&lastID, &notified)
+	}
 	var pqErr *pq.Error
 	switch {
 	case err == nil:
@@ -255,4 +258,40 @@ func appendArrayString(b []byte, v string) []byte {
 	}
 	b = append(b, v...)
 	return append(b, '"')
+}
+
+// copyAtRows is the size from which appendAt writes with COPY in a
+// transaction rather than in one statement: past it, the database's
+// cheaper COPY outweighs the transaction's extra round trips.
+const copyAtRows = 256
+
+// moveHeadAtSQL moves the head from where the caller expects it and
+// announces the commit; no row when the head was elsewhere.
+const moveHeadAtSQL = `WITH moved AS (
+	UPDATE log_head SET last_id = $4, last_hash = $5, last_time = $6
+	WHERE id = 1 AND last_id = $1 AND last_hash = $2 AND relations_version = $3
+	RETURNING last_id
+)
+SELECT last_id, pg_notify('` + commitChannel + `', last_id::text) FROM moved`
+
+// copyAt is appendAt's statement as a transaction that moves the head
+// first, holding its lock, and then writes the entries with COPY. Its
+// errors are those of the statement: sql.ErrNoRows when the head was
+// elsewhere.
+func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Event) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var lastID int64
+	var notified any
+	if err := tx.StmtxContext(ctx, s.stmts.moveHeadAt).QueryRowContext(ctx, start.LastID, start.LastHash, start.RelationsVersion,
+		h.LastID, h.LastHash, s.d.timeArg(time.Time(h.LastTime))).Scan(&lastID, &notified); err != nil {
+		return err
+	}
+	if err := s.copyIn(ctx, tx, fresh); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -14,9 +14,10 @@ import (
 // opens: the database parses and plans them once per connection instead
 // of once per append.
 type statements struct {
-	lockHead *sqlx.Stmt
-	moveHead *sqlx.Stmt
-	appendAt *sqlx.Stmt // nil unless the dialect has one
+	lockHead   *sqlx.Stmt
+	moveHead   *sqlx.Stmt
+	appendAt   *sqlx.Stmt // nil unless the dialect has one
+	moveHeadAt *sqlx.Stmt
 	// relations are relationArrayQueries, prepared for PostgreSQL.
 	relations [2]*sqlx.Stmt
 	// insert holds a multi-row INSERT for each size of d.insertSizes.
@@ -39,6 +40,10 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 			st.close()
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
+		if st.moveHeadAt, err = db.PreparexContext(ctx, moveHeadAtSQL); err != nil {
+			st.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
 		for i, q := range relationArrayQueries {
 			if st.relations[i], err = db.PreparexContext(ctx, q); err != nil {
 				st.close()
@@ -57,7 +62,7 @@ func prepare(ctx context.Context, db *sqlx.DB, d *dialect) (*statements, error) 
 
 func (st *statements) close() error {
 	var err error
-	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead, st.appendAt, st.relations[0], st.relations[1]} {
+	for _, s := range []*sqlx.Stmt{st.lockHead, st.moveHead, st.appendAt, st.moveHeadAt, st.relations[0], st.relations[1]} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
 		}

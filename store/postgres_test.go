@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -229,6 +230,35 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 		t.Errorf("stored entry (-sent +stored):\n%s", diff)
 	}
 
+	// A large batch goes by COPY in a transaction on the known head; after
+	// another store moved the head, by the locked path.
+	big := func(n int) []eventlog.Event {
+		out := make([]eventlog.Event, n)
+		for i := range out {
+			out[i] = ev(eventlog.TypeCreate, "carol", "Bulk", fmt.Sprint(i))
+		}
+		return out
+	}
+	before := store.AppendsAt(a)
+	mustAppend(t, a, big(300)...)
+	if n := store.AppendsAt(a) - before; n != 1 {
+		t.Errorf("a batch of 300 on the known head: %d appends on it, want 1", n)
+	}
+	write(t, b, eventlog.TypeCreate, "Note/moved")
+	before = store.AppendsAt(a)
+	mustAppend(t, a, big(300)...)
+	if n := store.AppendsAt(a) - before; n != 0 {
+		t.Errorf("a batch of 300 after another store moved the head: %d appends on the known head, want 0", n)
+	}
+	// The next append takes the locked path too (after a miss the store
+	// waits before trying the known head again), and learns the head.
+	write(t, a, eventlog.TypeEdit, "Note/n0")
+	before = store.AppendsAt(a)
+	write(t, a, eventlog.TypeEdit, "Note/n0")
+	if n := store.AppendsAt(a) - before; n != 1 {
+		t.Fatalf("two appends after a miss: %d on the known head, want 1", n)
+	}
+
 	// A relation registered between reading the registry and writing.
 	store.SetBeforeAppendAt(a, func() {
 		store.SetBeforeAppendAt(a, nil)
@@ -244,7 +274,7 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 	for range 3 {
 		write(t, a, eventlog.TypeEdit, "Note/n2")
 	}
-	before := store.AppendsAt(a)
+	before = store.AppendsAt(a)
 	write(t, b, eventlog.TypeCreate, "Note/n3")
 	write(t, a, eventlog.TypeEdit, "Note/n2")
 	write(t, a, eventlog.TypeEdit, "Note/n2")
@@ -277,6 +307,29 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 	}
 	if fromB.Event.ID == 0 || out[0].Event.ID != fromB.Event.ID || out[0].Event.Actor.ID != fromB.Event.Actor.ID {
 		t.Errorf("Append with a key written meanwhile gave entry %d by %s, want b's entry %d", out[0].Event.ID, out[0].Event.Actor.ID, fromB.Event.ID)
+	}
+
+	// A row the database refuses, in a write on the known head of each
+	// size: nothing is written, the error is the database's.
+	admin, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	postgresBackend("").failInsertsOf(t, admin, "refused")
+	count := len(listAll(t, a, eventlog.Filter{}))
+	for _, n := range []int{1, 300} {
+		write(t, a, eventlog.TypeEdit, "Note/n0") // the head is known
+		batch := big(n)
+		batch[n/2].ObjectID = "refused"
+		before := store.AppendsAt(a)
+		if _, err := a.Append(ctx, writes(batch...)); err == nil || !strings.Contains(err.Error(), "refused by test trigger") {
+			t.Errorf("batch of %d with a refused row: error %v, want the trigger's", n, err)
+		}
+		count++ // the priming write
+		if got := len(listAll(t, a, eventlog.Filter{})); got != count || store.AppendsAt(a) != before {
+			t.Errorf("after a refused batch of %d: %d entries (want %d), %d appends on the known head", n, got, count, store.AppendsAt(a)-before)
+		}
 	}
 
 	all := listAll(t, a, eventlog.Filter{})
