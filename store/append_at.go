@@ -13,7 +13,7 @@ import (
 	"github.com/lib/pq"
 )
 
-// PostgreSQL appends in one statement when it can.
+// PostgreSQL appends on the head it knows when it can.
 //
 // The locked path (appendLocked) costs seven round trips to the database:
 // BEGIN, lock the head, read the registry, COPY (two), move the head,
@@ -27,7 +27,8 @@ import (
 // or the registry changed (relations_version, migration 0005), the
 // statement changes nothing, and the append is done again on the locked
 // path. Ids, hashes and what each entry propagated to are thus exactly what
-// the locked path gives.
+// the locked path gives. Large batches go by COPY instead (copyAt), in a
+// transaction that first moves the head the same way.
 
 // appendAtColumns are the types of insertColumns, in their order.
 var appendAtColumns = []string{
@@ -43,11 +44,7 @@ var appendAtColumns = []string{
 // the entries, none when the head was elsewhere.
 var appendAtSQL = func() string {
 	var q strings.Builder
-	q.WriteString(`WITH moved AS (
-	UPDATE log_head SET last_id = $4, last_hash = $5, last_time = $6
-	WHERE id = 1 AND last_id = $1 AND last_hash = $2 AND relations_version = $3
-	RETURNING last_id
-), inserted AS (
+	q.WriteString(`WITH ` + movedCTE + `, inserted AS (
 	INSERT INTO events (` + insertColumns + `)
 	SELECT r.* FROM moved, unnest(`)
 	for i, typ := range appendAtColumns {
@@ -58,9 +55,21 @@ var appendAtSQL = func() string {
 	}
 	q.WriteString(`) AS r
 )
-SELECT last_id, pg_notify('` + commitChannel + `', last_id::text) FROM moved`)
+` + announceMoved)
 	return q.String()
 }()
+
+// movedCTE moves the head from $1..$3 to $4..$6 (see appendAtSQL); moved
+// is empty when the head was elsewhere. announceMoved announces the
+// commit of the entries up to the new head, and returns it.
+const (
+	movedCTE = `moved AS (
+	UPDATE log_head SET last_id = $4, last_hash = $5, last_time = $6
+	WHERE id = 1 AND last_id = $1 AND last_hash = $2 AND relations_version = $3
+	RETURNING last_id
+)`
+	announceMoved = `SELECT last_id, pg_notify('` + commitChannel + `', last_id::text) FROM moved`
+)
 
 // Remembering the head.
 //
@@ -98,11 +107,12 @@ func (s *Store) knownHead() (head, bool) {
 	return s.head, true
 }
 
-// headMoved records that another writer moved the head.
-func (s *Store) headMoved(ok bool) {
+// noteAttempt records whether an append on the known head found it there
+// (hit) or found that another writer had moved it.
+func (s *Store) noteAttempt(hit bool) {
 	s.headMu.Lock()
 	defer s.headMu.Unlock()
-	if ok {
+	if hit {
 		s.headMisses = 0
 		return
 	}
@@ -112,7 +122,7 @@ func (s *Store) headMoved(ok bool) {
 }
 
 // appendAt appends writes on the head this store last left, in one
-// statement. done is false when it could not, and nothing was written:
+// statement (or with copyAt). done is false when it could not, and nothing was written:
 // the caller then appends on the locked path.
 func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []eventlog.Written, done bool, err error) {
 	h, ok := s.knownHead()
@@ -151,11 +161,11 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 	switch {
 	case err == nil:
 		s.appendsAt.Add(1)
-		s.headMoved(true)
+		s.noteAttempt(true)
 		s.rememberHead(h)
 		return out, true, nil
 	case errors.Is(err, sql.ErrNoRows):
-		s.headMoved(false)
+		s.noteAttempt(false)
 		return nil, false, nil
 	case errors.As(err, &pqErr):
 		// The database refused the statement, which rolled back: a key
@@ -267,12 +277,8 @@ const copyAtRows = 256
 
 // moveHeadAtSQL moves the head from where the caller expects it and
 // announces the commit; no row when the head was elsewhere.
-const moveHeadAtSQL = `WITH moved AS (
-	UPDATE log_head SET last_id = $4, last_hash = $5, last_time = $6
-	WHERE id = 1 AND last_id = $1 AND last_hash = $2 AND relations_version = $3
-	RETURNING last_id
-)
-SELECT last_id, pg_notify('` + commitChannel + `', last_id::text) FROM moved`
+const moveHeadAtSQL = `WITH ` + movedCTE + `
+` + announceMoved
 
 // copyAt is appendAt's statement as a transaction that moves the head
 // first, holding its lock, and then writes the entries with COPY. Its
