@@ -12,7 +12,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -347,8 +346,8 @@ func detailsToProto(raw []byte) *structpb.Struct {
 	if len(raw) == 0 {
 		return nil
 	}
-	s := new(structpb.Struct)
-	if err := protojson.Unmarshal(raw, s); err != nil {
+	s, err := parseDetails(raw)
+	if err != nil {
 		return nil
 	}
 	return s

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -168,4 +169,55 @@ func (r *fuzzReader) value(depth int) *structpb.Value {
 func TestCanonicalDetailsNilValue(t *testing.T) {
 	checkDetailsEqual(t, &structpb.Struct{Fields: map[string]*structpb.Value{"a": nil}})
 	checkDetailsEqual(t, &structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{nil}})}})
+}
+
+// checkParseEqual holds parseDetails equal to protojson.Unmarshal on raw:
+// both refuse it, or both give the same Struct.
+func checkParseEqual(t *testing.T, raw []byte) {
+	t.Helper()
+	want := new(structpb.Struct)
+	wantErr := protojson.Unmarshal(raw, want)
+	got, err := parseDetails(raw)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, protojson's %v", raw, err, wantErr)
+	}
+	if err == nil && !proto.Equal(got, want) {
+		t.Fatalf("%q:\n got %v\nwant %v", raw, got, want)
+	}
+}
+
+func TestParseDetailsEqualsProtojson(t *testing.T) {
+	for _, raw := range []string{
+		`{}`, ` { } `, `{"a":1}`, "{\n\t\"a\" : [ 1 , 2 ] ,\r\n \"b\":{}}",
+		`{"s":"plain"}`, `{"s":"q\"b\\s\/l\b\f\n\r\t"}`, `{"s":"\u00e9\u2028\ud83d\ude80 é 🚀"}`,
+		`{"n":[0,-0,1.5,-2.25e10,1E5,1e+5,1e-7,5e-324,1.7976931348623157e308,123456789012345678901234567890]}`,
+		`{"t":true,"f":false,"z":null,"l":[],"o":{"p":{"q":[{}]}}}`,
+		`{"\u0000k":"\u0000v"}`,
+		// What neither takes.
+		`{"a":1,"a":2}`, `{"a":1e400}`, `{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`,
+		`{"a":"\ud83d"}`, `{"a":"\ud83dx"}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}",
+		`{"a":tru}`, `{"a":nul}`, `{"a":1,}`, `{"a"}`, `{"a":1} x`, `[1]`, `"s"`, ``, `{`, `{"a":[1,2}`,
+	} {
+		checkParseEqual(t, []byte(raw))
+	}
+}
+
+// FuzzParseDetails holds parseDetails equal to protojson.Unmarshal on
+// what the store keeps (appendCanonicalDetails' output) and on arbitrary
+// bytes.
+func FuzzParseDetails(f *testing.F) {
+	f.Add([]byte("\x01a\x02\x00\x00\x00\x00\x00\x00\xf0?"), false)
+	f.Add([]byte(`{"a":[1,"x\u2028",{"b":null}]}`), true)
+	f.Fuzz(func(t *testing.T, data []byte, rawJSON bool) {
+		if rawJSON {
+			checkParseEqual(t, data)
+			return
+		}
+		r := fuzzReader{data: data}
+		canon, _, err := appendCanonicalDetails(nil, r.object(0))
+		if err != nil {
+			return
+		}
+		checkParseEqual(t, canon)
+	})
 }
