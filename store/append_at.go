@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -158,6 +159,21 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 		err = s.stmts.appendAt.QueryRowContext(ctx, args...).Scan(&lastID, &notified)
 	}
 	var pqErr *pq.Error
+	if err != nil && (errors.Is(err, sql.ErrNoRows) || errors.As(err, &pqErr)) {
+		// Either says nothing was written, unless database/sql ran the
+		// statement again on another connection after the first
+		// connection closed before its answer (driver.ErrBadConn): then
+		// the first run may have committed, and the second found the
+		// head it had moved, or failed. Look before redoing the append.
+		landed, lerr := s.landed(ctx, start, fresh[0])
+		switch {
+		case lerr != nil:
+			s.forgetHead()
+			return nil, true, fmt.Errorf("append: %w; then, finding out whether it was written: %v", err, lerr)
+		case landed:
+			err = nil
+		}
+	}
 	switch {
 	case err == nil:
 		s.appendsAt.Add(1)
@@ -300,4 +316,19 @@ func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Eve
 		return err
 	}
 	return tx.Commit()
+}
+
+// landed reports whether the append that built first on start is in the
+// log: whether the entry after start is first, hash and all (the hash
+// covers the previous hash and every field, the time included).
+func (s *Store) landed(ctx context.Context, start head, first *eventlog.Event) (bool, error) {
+	var hash []byte
+	err := s.w.QueryRowContext(ctx, `SELECT hash FROM events WHERE id = $1`, start.LastID+1).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(hash, first.Hash), nil
 }

@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,6 +272,23 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 		t.Fatalf("write after a relation was registered meanwhile has children %v, want one on Entity/e1", tree(w.Children))
 	}
 
+	// A change the owner makes to relations by hand moves the registry's
+	// count as the API's changes do.
+	owner, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	var v0, v1 int64
+	owner.Get(&v0, `SELECT relations_version FROM log_head`)
+	if _, err := owner.Exec(`UPDATE relations SET kind = 'x' WHERE kind = 'none'`); err != nil {
+		t.Fatal(err)
+	}
+	owner.Get(&v1, `SELECT relations_version FROM log_head`)
+	if v1 != v0+1 {
+		t.Errorf("an UPDATE of relations moved relations_version from %d to %d", v0, v1)
+	}
+
 	// Another store moves the head; a's next append misses it and is made
 	// under the lock, on the right head.
 	for range 3 {
@@ -339,4 +359,108 @@ func TestPostgresAppendInOneStatement(t *testing.T) {
 			t.Fatalf("ids are not 1..%d: %v", len(all), ids(all))
 		}
 	}
+}
+
+// replyDropper forwards connections to a PostgreSQL server. Once armed,
+// the next connection the client writes on gets no answer to that write:
+// the server's reply is dropped and the connection closed, as when a
+// proxy or the network fails right after the server committed.
+type replyDropper struct {
+	lis   net.Listener
+	armed atomic.Bool
+}
+
+func (d *replyDropper) serve(target string) {
+	for {
+		client, err := d.lis.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		var drop atomic.Bool
+		go func() {
+			defer server.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := client.Read(buf)
+				if n > 0 {
+					if d.armed.CompareAndSwap(true, false) {
+						drop.Store(true)
+					}
+					server.Write(buf[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer client.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := server.Read(buf)
+				if n > 0 && drop.Load() {
+					// The server has answered, so it has committed; the
+					// client sees its connection close instead.
+					return
+				}
+				if n > 0 {
+					client.Write(buf[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// TestPostgresAppendAnswerLost loses the answer to an append made on the
+// known head after the database committed it. database/sql then runs the
+// statement again on another connection, which finds the head already
+// moved: the append must be reported as written once, not written again.
+func TestPostgresAppendAnswerLost(t *testing.T) {
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	d := &replyDropper{lis: lis}
+	go d.serve(u.Host)
+	u.Host = lis.Addr().String()
+	s := openWithRules(t, u.String(), "", 0)
+
+	for _, n := range []int{1, 300} { // the statement, then COPY
+		write(t, s, eventlog.TypeEdit, "Note/n0") // the head is known
+		batch := make([]eventlog.Event, n)
+		for i := range batch {
+			batch[i] = ev(eventlog.TypeCreate, "alice", "Once", fmt.Sprint(n))
+		}
+		store.SetBeforeAppendAt(s, func() {
+			store.SetBeforeAppendAt(s, nil)
+			d.armed.Store(true)
+		})
+		out, err := s.Append(context.Background(), writes(batch...))
+		stored := listAll(t, s, eventlog.Filter{ObjectID: fmt.Sprint(n)})
+		switch {
+		case len(stored) > n:
+			t.Fatalf("a write of %d entries whose answer was lost is stored %d times over: %d entries", n, len(stored)/n, len(stored))
+		case err == nil && (len(stored) != n || !slices.Contains(ids(stored), out[0].Event.ID)):
+			t.Errorf("write of %d: no error, but %d entries stored (want %d), returned id %d not among them", n, len(stored), n, out[0].Event.ID)
+		case err != nil:
+			// Reporting the outcome as unknown is allowed; writing twice
+			// is not.
+			t.Logf("write of %d: %v (%d entries stored)", n, err, len(stored))
+		}
+	}
+	checkChain(t, listAll(t, s, eventlog.Filter{}))
 }
