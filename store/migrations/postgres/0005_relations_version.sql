@@ -1,5 +1,5 @@
 -- relations_version counts the changes to the relation registry. Every
--- statement that adds or removes relations moves it, in the statement's
+-- statement that adds, changes or removes relations moves it, in the statement's
 -- transaction, on the head row. An append that read the registry outside
 -- the head row's lock (see Store.Append) checks, when it takes the lock,
 -- that neither the head nor this count has moved since; otherwise it
@@ -13,5 +13,5 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER relations_changed AFTER INSERT OR DELETE ON relations
+CREATE TRIGGER relations_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON relations
     FOR EACH STATEMENT EXECUTE FUNCTION eventlog_relations_changed();
