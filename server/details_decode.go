@@ -28,9 +28,9 @@ func parseDetails(raw []byte) (*structpb.Struct, error) {
 	return s, nil
 }
 
-// maxDetailsDepth bounds the nesting parseDetails follows, as protobuf's
-// decoders bound theirs.
-const maxDetailsDepth = 100
+// maxDetailsDepth bounds the nesting parseDetails follows: protobuf's
+// own bound, so that whatever a write could send reads back.
+const maxDetailsDepth = 10000
 
 type detailsDecoder struct {
 	b     []byte

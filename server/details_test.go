@@ -221,3 +221,22 @@ func FuzzParseDetails(f *testing.F) {
 		checkParseEqual(t, canon)
 	})
 }
+
+// Details nested as deep as a write can send them read back whole.
+func TestParseDetailsDeep(t *testing.T) {
+	for _, depth := range []int{101, 3000} {
+		v := structpb.NewStringValue("bottom")
+		for range depth {
+			v = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{v}})
+		}
+		s := &structpb.Struct{Fields: map[string]*structpb.Value{"deep": v}}
+		canon, _, err := appendCanonicalDetails(nil, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkParseEqual(t, canon)
+		if got := detailsToProto(canon); !proto.Equal(got, s) {
+			t.Errorf("details nested %d deep do not read back", depth)
+		}
+	}
+}
