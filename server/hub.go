@@ -268,8 +268,12 @@ func (h *hub) loader() {
 func (h *hub) load(ctx context.Context) error {
 	for {
 		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil
+		}
 		last, known := h.last, h.known
-		if last < known && h.subscribers == 0 && !h.closed {
+		if last < known && h.subscribers == 0 {
 			// Nobody reads the ring: skip the entries instead.
 			h.advanceLocked(known)
 			last = known
