@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -160,18 +160,16 @@ func (d *detailsDecoder) value() (*structpb.Value, error) {
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()
 	}
-	for _, lit := range []struct {
-		text string
-		v    func() *structpb.Value
-	}{
-		{"true", func() *structpb.Value { return structpb.NewBoolValue(true) }},
-		{"false", func() *structpb.Value { return structpb.NewBoolValue(false) }},
-		{"null", structpb.NewNullValue},
-	} {
-		if len(d.b)-d.i >= len(lit.text) && string(d.b[d.i:d.i+len(lit.text)]) == lit.text {
-			d.i += len(lit.text)
-			return lit.v(), nil
-		}
+	switch rest := d.b[d.i:]; {
+	case bytes.HasPrefix(rest, []byte("true")):
+		d.i += len("true")
+		return structpb.NewBoolValue(true), nil
+	case bytes.HasPrefix(rest, []byte("false")):
+		d.i += len("false")
+		return structpb.NewBoolValue(false), nil
+	case bytes.HasPrefix(rest, []byte("null")):
+		d.i += len("null")
+		return structpb.NewNullValue(), nil
 	}
 	return nil, d.errorf("want a value")
 }
@@ -297,7 +295,7 @@ func (d *detailsDecoder) escaped(start int) (string, error) {
 			return "", d.errorf("invalid escape \\%c", e)
 		}
 	}
-	return "", errors.New("details: unterminated string")
+	return "", d.errorf("unterminated string")
 }
 
 func (d *detailsDecoder) hex4() (rune, error) {

@@ -311,7 +311,6 @@ type head struct {
 // appendLocked is Append in a transaction that first locks the head row:
 // everything it reads, the registry included, is read under that lock.
 func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
-	s.forgetHead()
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
@@ -339,7 +338,9 @@ func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]ev
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	s.rememberHead(h)
+	if s.stmts.appendAt != nil {
+		s.rememberHead(h)
+	}
 	return out, nil
 }
 

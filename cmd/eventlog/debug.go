@@ -15,11 +15,10 @@ import (
 // authentication. It returns the address it listens on and a function that
 // stops it.
 func serveDebug(addr string, log *slog.Logger) (bound string, stop func(), err error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", nil, usagef("--debug-addr %q: %v (want HOST:PORT, such as 127.0.0.1:6060)", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !isLoopback(addr) {
 		return "", nil, usagef("--debug-addr %q is not a loopback address: the profiler has no authentication; use one such as 127.0.0.1:6060", addr)
 	}
 	lis, err := net.Listen("tcp", addr)

@@ -512,16 +512,14 @@ func reloadKeys(ctx context.Context, cfg serveConfig, guard *auth.Guard, log *sl
 // loopback address. Without API keys it refuses any other: anyone who can
 // connect could read and write the log.
 func checkListen(flag, addr string, haveKeys bool) (loopback bool, err error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		example := "127.0.0.1:50051"
 		if flag == "--http-addr" {
 			example = "127.0.0.1:8080"
 		}
 		return false, usagef("%s %q: %v (want HOST:PORT, such as %s)", flag, addr, err, example)
 	}
-	ip := net.ParseIP(host)
-	loopback = host == "localhost" || ip != nil && ip.IsLoopback()
+	loopback = isLoopback(addr)
 	if !loopback && !haveKeys {
 		return false, usagef("%s %q is not a loopback address, and without API keys eventlog serves only on loopback (such as 127.0.0.1); "+
 			"create a key (eventlog keys new --name NAME --scopes write --file KEYS) and start with --keys KEYS", flag, addr)
