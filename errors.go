@@ -12,6 +12,27 @@ var ErrNotFound = errors.New("not found")
 // be reached; the caller may retry elsewhere or later.
 var ErrUnavailable = errors.New("unavailable")
 
+// ErrOutcomeUnknown means that a write may or may not have been stored: the
+// connection to the database broke after the commit was sent, and whether
+// it landed could not be found out. It is also ErrUnavailable. A retry with
+// the same idempotency key returns the entry if it was stored and writes it
+// if it was not; a retry without a key may store it twice.
+var ErrOutcomeUnknown = fmt.Errorf("%w: the write may have been stored", ErrUnavailable)
+
+// KeyConflictError says that an idempotency key already holds an entry
+// written by a different request: the key cannot be reused for another
+// entry. An identical retry is not an error; it returns the stored entry.
+type KeyConflictError struct {
+	Key   string // the idempotency key
+	ID    int64  // the entry the key holds
+	Field string // the first field, in request terms, that differs
+}
+
+func (e *KeyConflictError) Error() string {
+	return fmt.Sprintf("idempotency_key %q already holds entry %d, written by a different request (%s differs); "+
+		"a retry must repeat the request exactly, and a new entry needs a new key", e.Key, e.ID, e.Field)
+}
+
 // InvalidError says that one field of a request does not hold what is
 // expected. Field is the field's path in the request, such as
 // "event.actor.name" or "page_token".

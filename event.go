@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -188,4 +189,35 @@ type Page struct {
 	Ascending bool
 	// Limit is the number of entries wanted; it must be positive.
 	Limit int
+}
+
+// RequestDiff compares a stored entry with the entry a write asks for, in
+// what the writer gives (not the id, time, hashes or source the store
+// assigns), and returns the path of the first field that differs, as in a
+// LogEventRequest ("event.actor.name"), or "" when the write asks for
+// exactly the stored entry.
+func (e *Event) RequestDiff(sent *Event) string {
+	switch {
+	case e.Type != sent.Type:
+		return "event.event_type"
+	case e.Actor.ID != sent.Actor.ID:
+		return "event.actor.id"
+	case e.Actor.Name != sent.Actor.Name:
+		return "event.actor.name"
+	case e.Actor.Kind != sent.Actor.Kind:
+		return "event.actor.kind"
+	case e.ContentType != sent.ContentType:
+		return "event.content_type"
+	case e.ObjectID != sent.ObjectID:
+		return "event.object_id"
+	case e.ObjectRepr != sent.ObjectRepr:
+		return "event.object_repr"
+	case !bytes.Equal(e.Details, sent.Details):
+		return "event.details"
+	case !e.OccurredTime.Equal(sent.OccurredTime):
+		return "event.occurred_time"
+	case e.Request != sent.Request:
+		return "event.request"
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -133,9 +134,13 @@ func (c *committer) loop() {
 	}
 }
 
-// flush appends the batch in one transaction. If that fails and the batch
-// holds several writes, each is retried on its own, so that one bad write
-// does not fail the others and each caller gets its own outcome.
+// flush appends the batch in one transaction. If the store refused it
+// and the batch holds several writes, each is retried on its own, so that
+// one bad write does not fail the others and each caller gets its own
+// outcome. When the database could not be reached, every write gets that
+// answer: nothing was stored, or the store could not tell
+// (eventlog.ErrOutcomeUnknown), and a write made again could be stored
+// twice.
 func (c *committer) flush(batch []*write) {
 	if len(batch) == 1 {
 		out, err := c.append(batch[0].writes)
@@ -147,6 +152,12 @@ func (c *committer) flush(batch []*write) {
 		all = append(all, w.writes...)
 	}
 	out, err := c.append(all)
+	if errors.Is(err, eventlog.ErrUnavailable) {
+		for _, w := range batch {
+			w.done <- writeResult{err: err}
+		}
+		return
+	}
 	if err != nil {
 		for _, w := range batch {
 			out, err := c.append(w.writes)

@@ -20,9 +20,12 @@ func toStatus(err error) error {
 	}
 	var invalid *eventlog.InvalidError
 	var fanout *eventlog.FanoutError
+	var conflict *eventlog.KeyConflictError
 	switch {
 	case errors.As(err, &fanout):
 		return status.Error(codes.FailedPrecondition, fanout.Error())
+	case errors.As(err, &conflict):
+		return status.Error(codes.AlreadyExists, conflict.Error())
 	case errors.As(err, &invalid):
 		st := status.New(codes.InvalidArgument, invalid.Error())
 		withDetails, derr := st.WithDetails(&errdetails.BadRequest{
@@ -40,6 +43,8 @@ func toStatus(err error) error {
 		return status.Error(codes.Canceled, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, eventlog.ErrOutcomeUnknown):
+		return status.Error(codes.Unavailable, outcomeUnknown)
 	case errors.Is(err, eventlog.ErrUnavailable):
 		// The wrapped cause may name hosts and drivers; keep it out.
 		return status.Error(codes.Unavailable, "service unavailable; try again later")
@@ -49,3 +54,9 @@ func toStatus(err error) error {
 	}
 	return status.Error(codes.Internal, "internal error")
 }
+
+// outcomeUnknown is what a writer is told when the database's answer to
+// its commit was lost and could not be found out afterwards.
+const outcomeUnknown = "the database could not be reached to confirm the write: it may have been stored. " +
+	"Retry with the same idempotency_key, which returns the entry if it was stored and writes it once if it was not; " +
+	"a retry without a key may store it twice"

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -159,19 +158,33 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 		err = s.stmts.appendAt.QueryRowContext(ctx, args...).Scan(&lastID, &notified)
 	}
 	var pqErr *pq.Error
-	if err != nil && (errors.Is(err, sql.ErrNoRows) || errors.As(err, &pqErr)) {
+	switch {
+	case err == nil:
+	case errors.Is(err, sql.ErrNoRows), errors.As(err, &pqErr) && !s.outage(err):
 		// Either says nothing was written, unless database/sql ran the
 		// statement again on another connection after the first
 		// connection closed before its answer (driver.ErrBadConn): then
 		// the first run may have committed, and the second found the
 		// head it had moved, or failed. Look before redoing the append.
-		landed, lerr := s.landed(ctx, start, fresh[0])
+		// The second run ended after the first, so no lock is needed.
+		landed, lerr := s.landedOnce(ctx, start, fresh[0], false)
 		switch {
 		case lerr != nil:
 			s.forgetHead()
-			return nil, true, fmt.Errorf("append: %w; then, finding out whether it was written: %v", err, lerr)
+			return nil, true, fmt.Errorf("%w: append: %v; then, finding out whether it was stored: %v", eventlog.ErrOutcomeUnknown, err, lerr)
 		case landed:
 			err = nil
+		}
+	default:
+		// The connection failed or ctx ended: the statement may have
+		// committed. Find out before doing anything else.
+		err = s.afterFailedCommit(start, h, fresh[0], err)
+		var notStored *notStoredError
+		switch {
+		case errors.As(err, &notStored):
+			return nil, false, nil // the locked path writes it, once
+		case err != nil:
+			return nil, true, err
 		}
 	}
 	switch {
@@ -183,16 +196,11 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 	case errors.Is(err, sql.ErrNoRows):
 		s.noteAttempt(false)
 		return nil, false, nil
-	case errors.As(err, &pqErr):
+	default:
 		// The database refused the statement, which rolled back: a key
 		// written meanwhile, a trigger... The locked path tells.
 		s.forgetHead()
 		return nil, false, nil
-	default:
-		// The connection failed or ctx ended: the statement may have
-		// committed, so it must not be done again.
-		s.forgetHead()
-		return nil, true, fmt.Errorf("append: %w", err)
 	}
 }
 
@@ -315,20 +323,8 @@ func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Eve
 	if err := s.copyIn(ctx, tx, fresh); err != nil {
 		return err
 	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
 	return tx.Commit()
-}
-
-// landed reports whether the append that built first on start is in the
-// log: whether the entry after start is first, hash and all (the hash
-// covers the previous hash and every field, the time included).
-func (s *Store) landed(ctx context.Context, start head, first *eventlog.Event) (bool, error) {
-	var hash []byte
-	err := s.w.QueryRowContext(ctx, `SELECT hash FROM events WHERE id = $1`, start.LastID+1).Scan(&hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return bytes.Equal(hash, first.Hash), nil
 }

@@ -13,13 +13,14 @@ var _ eventlog.ChainReader = (*Store)(nil)
 
 // ChainHead returns the log's head row together with the largest stored id,
 // read in one statement and so in one snapshot.
-func (s *Store) ChainHead(ctx context.Context) (eventlog.Head, error) {
+func (s *Store) ChainHead(ctx context.Context) (_ eventlog.Head, err error) {
+	defer s.classify(&err)
 	var h struct {
 		LastID   int64  `db:"last_id"`
 		LastHash []byte `db:"last_hash"`
 		MaxID    int64  `db:"max_id"`
 	}
-	err := s.r.GetContext(ctx, &h, `SELECT last_id, last_hash,
+	err = s.r.GetContext(ctx, &h, `SELECT last_id, last_hash,
 		(SELECT COALESCE(MAX(id), 0) FROM events) AS max_id
 		FROM log_head WHERE id = 1`)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -44,7 +45,8 @@ type chainRow struct {
 // ReadChain returns up to limit entries with after < id <= upTo, oldest
 // first: a keyset page for eventlog.VerifyChain. A row that cannot be read
 // back as an entry ends the page with a *eventlog.CorruptError naming it.
-func (s *Store) ReadChain(ctx context.Context, after, upTo int64, limit int) ([]eventlog.Event, error) {
+func (s *Store) ReadChain(ctx context.Context, after, upTo int64, limit int) (_ []eventlog.Event, err error) {
+	defer s.classify(&err)
 	if limit <= 0 {
 		return nil, fmt.Errorf("read chain: limit %d: must be positive", limit)
 	}

@@ -6,3 +6,10 @@ func AppendsAt(s *Store) int64 { return s.appendsAt.Load() }
 // SetBeforeAppendAt makes s call f between building an append on the
 // head it knows and writing it.
 func SetBeforeAppendAt(s *Store, f func()) { s.beforeAppendAt = f }
+
+// SetBeforeCommit makes s call f before an append made in a transaction
+// (the locked path, or COPY on the known head) commits.
+func SetBeforeCommit(s *Store, f func()) { s.beforeCommit = f }
+
+// ForgetHead makes the next append of s take the locked path.
+func ForgetHead(s *Store) { s.forgetHead() }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventlog/eventlog"
@@ -23,6 +25,23 @@ var postgres = &dialect{
 	insertSizes: []int{8, 4, 2, 1},
 	copy:        true,
 	appendAt:    appendAtSQL,
+	outage:      postgresOutage,
+	refused:     func(err error) bool { var e *pq.Error; return errors.As(err, &e) },
+}
+
+// postgresOutage reports whether err is PostgreSQL saying that it cannot
+// serve: a connection exception (class 08), a server shutting down, starting
+// up or out of connections.
+func postgresOutage(err error) bool {
+	var e *pq.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case "57P01", "57P02", "57P03", "53300":
+		return true
+	}
+	return strings.HasPrefix(string(e.Code), "08")
 }
 
 // commitChannel is the LISTEN/NOTIFY channel on which every append

@@ -34,7 +34,8 @@ func (r relationRow) relation() eventlog.Relation {
 // were new. Content types compare ignoring case: a relation that differs
 // from a stored one only in the case of a content type is the same
 // relation, and keeps its stored spelling.
-func (s *Store) PutRelations(ctx context.Context, rels []eventlog.Relation) (int, error) {
+func (s *Store) PutRelations(ctx context.Context, rels []eventlog.Relation) (_ int, err error) {
+	defer s.classify(&err)
 	if len(rels) == 0 {
 		return 0, nil
 	}
@@ -78,7 +79,8 @@ func (s *Store) PutRelations(ctx context.Context, rels []eventlog.Relation) (int
 
 // DeleteRelations removes relations in one transaction and returns how many
 // existed. Entries already written are not touched.
-func (s *Store) DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error) {
+func (s *Store) DeleteRelations(ctx context.Context, rels []eventlog.Relation) (_ int, err error) {
+	defer s.classify(&err)
 	if len(rels) == 0 {
 		return 0, nil
 	}
@@ -113,7 +115,8 @@ func (s *Store) DeleteRelations(ctx context.Context, rels []eventlog.Relation) (
 
 // ListRelations returns up to limit relations matching f, ordered by from,
 // to and kind, after the relation after (nil: from the start).
-func (s *Store) ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) ([]eventlog.Relation, error) {
+func (s *Store) ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) (_ []eventlog.Relation, err error) {
+	defer s.classify(&err)
 	if limit <= 0 {
 		return nil, fmt.Errorf("list relations: limit %d: must be positive", limit)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,7 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlitedriver "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var sqlite = &dialect{
@@ -23,6 +25,21 @@ var sqlite = &dialect{
 	// statements, and 128 rows of 25 parameters stay far below SQLite's
 	// limit on parameters.
 	insertSizes: []int{128, 64, 32, 16, 8, 4, 2, 1},
+	outage:      sqliteOutage,
+}
+
+// sqliteOutage reports whether err is SQLite saying that the database is
+// locked by another process for longer than the busy timeout.
+func sqliteOutage(err error) bool {
+	var e *sqlitedriver.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
 }
 
 // sqliteDSN builds the driver's connection string for the file at path:

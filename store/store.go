@@ -38,6 +38,10 @@ type Config struct {
 	// does: no file is created, no migration runs (the schema must be
 	// current), and SQLite is opened with writes refused.
 	ReadOnly bool
+	// OutcomeTimeout bounds how long an append whose commit got no answer
+	// tries to find out whether it was stored; DefaultOutcomeTimeout
+	// when 0.
+	OutcomeTimeout time.Duration
 }
 
 // Store is the log kept in a SQL database. It is safe for concurrent use.
@@ -53,7 +57,9 @@ type Store struct {
 
 	now    func() time.Time
 	expand eventlog.Expander
-	dsn    string // for PostgreSQL's commit listener
+	// outcomeTimeout: see Config.OutcomeTimeout.
+	outcomeTimeout time.Duration
+	dsn            string // for PostgreSQL's commit listener
 
 	// The head as this store's last append left it (see appendAt).
 	headMu     sync.Mutex
@@ -65,6 +71,9 @@ type Store struct {
 	// set (by tests), runs between building an append and writing it.
 	appendsAt      atomic.Int64
 	beforeAppendAt func()
+	// beforeCommit, when set (by tests), runs before an append made in
+	// a transaction commits.
+	beforeCommit func()
 }
 
 // dialect holds what differs between the databases.
@@ -89,6 +98,13 @@ type dialect struct {
 	// appendAt, when set, appends on a known head in one statement (see
 	// appendAt).
 	appendAt string
+	// outage reports whether an error of the driver says that the
+	// database cannot be reached (see Store.outage).
+	outage func(error) bool
+	// refused reports whether an error is the database's answer, after
+	// which the transaction has rolled back; nil when the driver does not
+	// tell.
+	refused func(error) bool
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -124,9 +140,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.now, s.expand = cfg.Now, cfg.Expander
+	s.now, s.expand, s.outcomeTimeout = cfg.Now, cfg.Expander, cfg.OutcomeTimeout
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.outcomeTimeout <= 0 {
+		s.outcomeTimeout = DefaultOutcomeTimeout
 	}
 	return s, nil
 }
@@ -283,7 +302,13 @@ func (t *dbTime) Scan(v any) error {
 //
 // The store fills ID, Time, Hash and PrevHash; every other field is stored
 // as given, so callers validate first.
-func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
+//
+// When the answer to the commit is lost, Append finds out whether the
+// entries were stored before it returns (see outcome.go): it never stores
+// a write twice, and returns eventlog.ErrOutcomeUnknown when it cannot
+// tell.
+func (s *Store) Append(ctx context.Context, writes []eventlog.Write) (_ []eventlog.Written, err error) {
+	defer s.classify(&err)
 	if len(writes) == 0 {
 		return nil, nil
 	}
@@ -295,7 +320,13 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) ([]eventlog
 			return out, err
 		}
 	}
-	return s.appendLocked(ctx, writes)
+	out, err := s.appendLocked(ctx, writes)
+	if notStored := (*notStoredError)(nil); errors.As(err, &notStored) {
+		// The commit's answer was lost, and nothing was stored: the
+		// database can be reached again, so write it, once more.
+		out, err = s.appendLocked(ctx, writes)
+	}
+	return out, err
 }
 
 // head is the state of the log's head row.
@@ -321,6 +352,7 @@ func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]ev
 	if err := tx.StmtxContext(ctx, s.stmts.lockHead).GetContext(ctx, &h); err != nil {
 		return nil, fmt.Errorf("lock log head: %w", err)
 	}
+	start := h
 	found, err := s.byKeys(ctx, tx, writes)
 	if err != nil {
 		return nil, err
@@ -335,8 +367,14 @@ func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]ev
 	if _, err := tx.StmtxContext(ctx, s.stmts.moveHead).ExecContext(ctx, h.LastID, h.LastHash, s.d.timeArg(time.Time(h.LastTime))); err != nil {
 		return nil, fmt.Errorf("move log head: %w", err)
 	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		if err := s.afterFailedCommit(start, h, fresh[0], fmt.Errorf("commit: %w", err)); err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	if s.stmts.appendAt != nil {
 		s.rememberHead(h)
@@ -375,6 +413,9 @@ func (s *Store) build(ctx context.Context, q sqlx.ExtContext, h *head, writes []
 	for i := range writes {
 		key := writes[i].Event.IdempotencyKey
 		if prev, ok := found[key]; ok && key != "" {
+			if field := prev.Event.RequestDiff(&writes[i].Event); field != "" {
+				return nil, nil, &eventlog.KeyConflictError{Key: key, ID: prev.Event.ID, Field: field}
+			}
 			out[i] = *prev
 			continue
 		}
@@ -481,9 +522,10 @@ func fold(s string) string { return eventlog.Fold(s) }
 
 // Get returns the entry with the given id, or an error wrapping
 // eventlog.ErrNotFound.
-func (s *Store) Get(ctx context.Context, id int64) (eventlog.Event, error) {
+func (s *Store) Get(ctx context.Context, id int64) (_ eventlog.Event, err error) {
+	defer s.classify(&err)
 	var r row
-	err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+columns+` FROM events WHERE id = ?`), id)
+	err = s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+columns+` FROM events WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return eventlog.Event{}, fmt.Errorf("entry %d: %w", id, eventlog.ErrNotFound)
 	}
@@ -507,7 +549,8 @@ func (s *Store) Watch(ctx context.Context, log func(msg string, args ...any), wa
 }
 
 // Head returns the id of the last entry committed; 0 for an empty log.
-func (s *Store) Head(ctx context.Context) (int64, error) {
+func (s *Store) Head(ctx context.Context) (_ int64, err error) {
+	defer s.classify(&err)
 	var id int64
 	if err := s.r.GetContext(ctx, &id, `SELECT last_id FROM log_head WHERE id = 1`); err != nil {
 		return 0, fmt.Errorf("read log head: %w", err)
@@ -517,7 +560,8 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 
 // ChildCount returns how many entries were propagated directly from entry
 // id.
-func (s *Store) ChildCount(ctx context.Context, id int64) (int64, error) {
+func (s *Store) ChildCount(ctx context.Context, id int64) (_ int64, err error) {
+	defer s.classify(&err)
 	var n int64
 	if err := s.r.GetContext(ctx, &n, s.r.Rebind(`SELECT COUNT(*) FROM events WHERE source_id = ?`), id); err != nil {
 		return 0, fmt.Errorf("count children of entry %d: %w", id, err)
@@ -527,7 +571,8 @@ func (s *Store) ChildCount(ctx context.Context, id int64) (int64, error) {
 
 // List returns up to p.Limit entries that match f, after p.Cursor in the
 // direction p asks for.
-func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error) {
+func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) (_ []eventlog.Event, err error) {
+	defer s.classify(&err)
 	if p.Limit <= 0 {
 		return nil, fmt.Errorf("list entries: limit %d: must be positive", p.Limit)
 	}

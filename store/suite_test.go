@@ -419,11 +419,36 @@ func testIdempotency(t *testing.T, b backend) {
 	a := mustAppend(t, s, first)[0]
 
 	c.Set(t0.Add(time.Hour))
-	retry := ev(eventlog.TypeDelete, "mallory", "Other", "2") // a different payload
-	retry.IdempotencyKey = "k1"
+	retry := first // the same request, an hour later
 	b2 := mustAppend(t, s, retry)[0]
 	if diff := cmp.Diff(a, b2); diff != "" {
 		t.Errorf("retry with the same key (-first +retry):\n%s", diff)
+	}
+
+	// The key with another request is refused, alone or in a batch, and
+	// nothing of that write is stored.
+	other := ev(eventlog.TypeCreate, "alice", "Entry", "1")
+	other.IdempotencyKey = "k1"
+	other.Details = []byte(`{"a":1}`)
+	for _, batch := range [][]eventlog.Event{{other}, {ev(eventlog.TypeEdit, "bob", "Entry", "9"), other}} {
+		_, err := s.Append(context.Background(), writes(batch...))
+		var conflict *eventlog.KeyConflictError
+		if !errors.As(err, &conflict) || conflict.Key != "k1" || conflict.ID != 1 || conflict.Field != "event.details" {
+			t.Errorf("Append(%d entries, k1 with other details) error = %v, want a conflict naming k1, entry 1 and event.details", len(batch), err)
+		}
+	}
+	twice := ev(eventlog.TypeEdit, "bob", "Entry", "1")
+	twice.IdempotencyKey = "new-key"
+	_, err := s.Append(context.Background(), writes(ev(eventlog.TypeEdit, "bob", "Entry", "7"), func() eventlog.Event {
+		e := twice
+		e.Actor.Name = "carol"
+		return e
+	}(), twice))
+	if conflict := (*eventlog.KeyConflictError)(nil); !errors.As(err, &conflict) || conflict.Key != "new-key" || conflict.Field != "event.actor.name" {
+		t.Errorf("Append(a key twice with different actors) error = %v, want a conflict naming new-key and event.actor.name", err)
+	}
+	if all := listAll(t, s, eventlog.Filter{}); len(all) != 1 {
+		t.Fatalf("after refused writes the log holds %d entries, want 1", len(all))
 	}
 
 	// In one batch: a stored key, a new key twice, no key.

@@ -1,0 +1,175 @@
+package pgtest
+
+import (
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Proxy forwards TCP connections to a PostgreSQL server and injects the
+// faults of a network or a proxy that fails: an answer lost after the
+// server acted on the request, a server that cannot be reached.
+type Proxy struct {
+	lis    net.Listener
+	target string
+	armed  atomic.Int64 // answers to drop, one per connection the client writes on next
+	down   atomic.Bool  // refuse new connections
+	drops  atomic.Int64 // answers dropped
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// NewProxy starts a proxy to the database of dsn (a postgres:// URL) and
+// returns it with the URL to connect through it. It stops when the test
+// ends.
+func NewProxy(t testing.TB, dsn string) (*Proxy, string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	p := &Proxy{lis: lis, target: u.Host, conns: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	u.Host = lis.Addr().String()
+	return p, u.String()
+}
+
+// DropAnswers makes the next n requests, each on its own connection, reach
+// the server, whose answer is then dropped and the connection closed, as
+// when the network fails right after the server acted (committed).
+func (p *Proxy) DropAnswers(n int) { p.armed.Store(int64(n)) }
+
+// Dropped returns how many answers were dropped so far.
+func (p *Proxy) Dropped() int64 { return p.drops.Load() }
+
+// SetDown makes the server unreachable through the proxy (down) or
+// reachable again: while down, new connections are closed at once.
+func (p *Proxy) SetDown(down bool) { p.down.Store(down) }
+
+// CutAll closes every connection open through the proxy, as a database
+// restart does.
+func (p *Proxy) CutAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *Proxy) close() {
+	p.lis.Close()
+	p.CutAll()
+	p.wg.Wait()
+}
+
+func (p *Proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.conns, c)
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.lis.Accept()
+		if err != nil {
+			return
+		}
+		if p.down.Load() {
+			client.Close()
+			continue
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.track(client)
+		p.track(server)
+		p.wg.Add(2)
+		go p.pipe(client, server)
+	}
+}
+
+// pipe forwards both ways between client and server until either closes.
+func (p *Proxy) pipe(client, server net.Conn) {
+	var drop atomic.Bool
+	closeBoth := func() {
+		client.Close()
+		server.Close()
+		p.untrack(client)
+		p.untrack(server)
+	}
+	go func() {
+		defer p.wg.Done()
+		defer closeBoth()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				if !drop.Load() && p.take() {
+					drop.Store(true)
+				}
+				if _, werr := server.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer p.wg.Done()
+	defer closeBoth()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 && drop.Load() {
+			// The server has answered, so it has acted; the client sees
+			// its connection close instead.
+			p.drops.Add(1)
+			return
+		}
+		if n > 0 {
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take uses up one armed drop, if any.
+func (p *Proxy) take() bool {
+	for {
+		n := p.armed.Load()
+		if n <= 0 {
+			return false
+		}
+		if p.armed.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
