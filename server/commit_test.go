@@ -40,6 +40,9 @@ func (f *fakeAppender) Append(ctx context.Context, writes []eventlog.Write) ([]e
 		if w.Event.ObjectID == "bad" {
 			return nil, errors.New("refused")
 		}
+		if w.Event.ObjectID == "lost" {
+			return nil, fmt.Errorf("%w: connection reset", eventlog.ErrOutcomeUnknown)
+		}
 	}
 	out := make([]eventlog.Written, len(writes))
 	for i, w := range writes {
@@ -169,6 +172,31 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 		if results[i].err != nil {
 			t.Errorf("write %d error = %v, want success despite a failing neighbour", i, results[i].err)
 		}
+	}
+}
+
+// A group whose outcome is unknown is not appended again write by write:
+// it may be stored, and each write would be stored twice. Every caller
+// gets the unknown outcome.
+func TestCommitterOutcomeUnknown(t *testing.T) {
+	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
+	c := newCommitter(f, 100, time.Minute, nil)
+	defer c.Close()
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
+	<-f.started
+	lost := entries("w", 2)
+	lost[1].Event.ObjectID = "lost"
+	done := queueWrites(c, [][]eventlog.Write{entries("a", 1), lost, entries("b", 3)})
+	waitQueued(t, c, 3)
+	close(f.release)
+	firstDone()
+	for i, r := range done() {
+		if !errors.Is(r.err, eventlog.ErrOutcomeUnknown) {
+			t.Errorf("write %d error = %v, want the unknown outcome", i, r.err)
+		}
+	}
+	if got := f.sizes(); len(got) != 2 {
+		t.Errorf("append sizes = %v, want [1 6]: the group whose outcome is unknown is not appended again", got)
 	}
 }
 

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/store"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -40,15 +43,31 @@ func TestWriteResponseDetails(t *testing.T) {
 	if diff := cmp.Diff(details("a", 1), first.GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
 		t.Errorf("LogEvent details (-sent +got):\n%s", diff)
 	}
-	retry, err := srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(details("b", 2)), IdempotencyKey: "k"})
+	// The same details in another order are the same request.
+	sent := details("a", 1)
+	sent.Fields["b"] = structpb.NewNullValue()
+	first, err = srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(sent), IdempotencyKey: "k2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(details("a", 1), retry.GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
+	retry, err := srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(sent), IdempotencyKey: "k2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry.GetEvent().GetId() != first.GetEvent().GetId() {
+		t.Errorf("retried LogEvent id = %d, want the first write's %d", retry.GetEvent().GetId(), first.GetEvent().GetId())
+	}
+	if diff := cmp.Diff(sent, retry.GetEvent().GetDetails(), protocmp.Transform()); diff != "" {
 		t.Errorf("retried LogEvent details (-first write's +got):\n%s", diff)
 	}
+	// The key with other details is refused, naming the key and its entry.
+	_, err = srv.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event(details("b", 2)), IdempotencyKey: "k"})
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(status.Convert(err).Message(), `idempotency_key "k" already holds entry 1`) ||
+		!strings.Contains(status.Convert(err).Message(), "event.details") {
+		t.Errorf("LogEvent with a used key and other details: %v, want AlreadyExists naming the key, entry 1 and event.details", err)
+	}
 	batch, err := srv.LogEvents(ctx, &eventlogv1.LogEventsRequest{Requests: []*eventlogv1.LogEventRequest{
-		{Event: event(details("c", 3)), IdempotencyKey: "k"},
+		{Event: event(details("a", 1)), IdempotencyKey: "k"},
 		{Event: event(details("d", 4))},
 		{Event: event(nil)},
 	}})

@@ -309,7 +309,7 @@ const moveHeadAtSQL = `WITH ` + movedCTE + `
 // errors are those of the statement: sql.ErrNoRows when the head was
 // elsewhere.
 func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Event) error {
-	tx, err := s.w.BeginTxx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,7 @@ func (s *Store) landed(start head, first *eventlog.Event) (bool, error) {
 func (s *Store) landedOnce(ctx context.Context, start head, first *eventlog.Event, lock bool) (bool, error) {
 	var q sqlx.QueryerContext = s.w
 	if lock {
-		tx, err := s.w.BeginTxx(ctx, nil)
+		tx, err := s.begin(ctx)
 		if err != nil {
 			return false, err
 		}
@@ -145,4 +145,18 @@ func (s *Store) landedOnce(ctx context.Context, start head, first *eventlog.Even
 	// The hash covers the previous hash and every field, the time
 	// included: only this append's first entry has it.
 	return bytes.Equal(hash, first.Hash), nil
+}
+
+// begin starts a write transaction. A connection the database closed
+// while it sat in the pool (the database restarted) fails its first
+// statement, BEGIN included; starting a transaction has no effect to
+// lose, so begin moves on to the next connection, as many times as the
+// pool has connections.
+func (s *Store) begin(ctx context.Context) (*sqlx.Tx, error) {
+	for attempt := 0; ; attempt++ {
+		tx, err := s.w.BeginTxx(ctx, nil)
+		if err == nil || !s.outage(err) || attempt > s.w.Stats().MaxOpenConnections || ctx.Err() != nil {
+			return tx, err
+		}
+	}
 }

@@ -39,7 +39,7 @@ func (s *Store) PutRelations(ctx context.Context, rels []eventlog.Relation) (_ i
 	if len(rels) == 0 {
 		return 0, nil
 	}
-	tx, err := s.w.BeginTxx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
 	}
@@ -84,7 +84,7 @@ func (s *Store) DeleteRelations(ctx context.Context, rels []eventlog.Relation) (
 	if len(rels) == 0 {
 		return 0, nil
 	}
-	tx, err := s.w.BeginTxx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
 	}

@@ -342,7 +342,7 @@ type head struct {
 // appendLocked is Append in a transaction that first locks the head row:
 // everything it reads, the registry included, is read under that lock.
 func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
-	tx, err := s.w.BeginTxx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
 	}

@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"net"
 	"net/url"
 	"sync"
@@ -17,6 +18,7 @@ type Proxy struct {
 	armed  atomic.Int64 // answers to drop, one per connection the client writes on next
 	down   atomic.Bool  // refuse new connections
 	drops  atomic.Int64 // answers dropped
+	match  atomic.Pointer[dropMatch]
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -48,6 +50,19 @@ func NewProxy(t testing.TB, dsn string) (*Proxy, string) {
 // the server, whose answer is then dropped and the connection closed, as
 // when the network fails right after the server acted (committed).
 func (p *Proxy) DropAnswers(n int) { p.armed.Store(int64(n)) }
+
+// dropMatch is an armed DropAnswerTo.
+type dropMatch struct {
+	request []byte
+	then    func()
+}
+
+// DropAnswerTo drops the answer to the next request whose bytes contain
+// request (such as the simple query "COMMIT"), and then, before the
+// connection closes, calls then (when not nil).
+func (p *Proxy) DropAnswerTo(request string, then func()) {
+	p.match.Store(&dropMatch{request: []byte(request), then: then})
+}
 
 // Dropped returns how many answers were dropped so far.
 func (p *Proxy) Dropped() int64 { return p.drops.Load() }
@@ -114,6 +129,7 @@ func (p *Proxy) accept() {
 // pipe forwards both ways between client and server until either closes.
 func (p *Proxy) pipe(client, server net.Conn) {
 	var drop atomic.Bool
+	var then atomic.Pointer[func()]
 	closeBoth := func() {
 		client.Close()
 		server.Close()
@@ -127,6 +143,12 @@ func (p *Proxy) pipe(client, server net.Conn) {
 		for {
 			n, err := client.Read(buf)
 			if n > 0 {
+				if m := p.match.Load(); m != nil && !drop.Load() && bytes.Contains(buf[:n], m.request) && p.match.CompareAndSwap(m, nil) {
+					if m.then != nil {
+						then.Store(&m.then)
+					}
+					drop.Store(true)
+				}
 				if !drop.Load() && p.take() {
 					drop.Store(true)
 				}
@@ -146,8 +168,16 @@ func (p *Proxy) pipe(client, server net.Conn) {
 		n, err := server.Read(buf)
 		if n > 0 && drop.Load() {
 			// The server has answered, so it has acted; the client sees
-			// its connection close instead.
-			p.drops.Add(1)
+			// its connection close instead: every other time reset, as a
+			// failing network does, else closed, as a proxy does.
+			if p.drops.Add(1)%2 == 0 {
+				if tc, ok := client.(*net.TCPConn); ok {
+					tc.SetLinger(0)
+				}
+			}
+			if f := then.Load(); f != nil {
+				(*f)()
+			}
 			return
 		}
 		if n > 0 {
