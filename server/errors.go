@@ -47,7 +47,7 @@ func toStatus(err error) error {
 		return status.Error(codes.Unavailable, outcomeUnknown)
 	case errors.Is(err, eventlog.ErrUnavailable):
 		// The wrapped cause may name hosts and drivers; keep it out.
-		return status.Error(codes.Unavailable, "service unavailable; try again later")
+		return status.Error(codes.Unavailable, "the database cannot be reached or the server is shutting down; retry later")
 	}
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
 		return st.Err()

@@ -53,7 +53,7 @@ func TestToStatus(t *testing.T) {
 			name:        "unavailable hides its cause",
 			err:         fmt.Errorf("%w: dial tcp 10.0.0.5:5432: connection refused", eventlog.ErrUnavailable),
 			wantCode:    codes.Unavailable,
-			wantMessage: "service unavailable; try again later",
+			wantMessage: "the database cannot be reached or the server is shutting down; retry later",
 		},
 		{
 			name:        "canceled",

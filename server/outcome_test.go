@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +15,11 @@ import (
 	"github.com/eventlog/eventlog/internal/pgtest"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/store"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestWritesWithLostAnswers runs concurrent writers (keyless and keyed,
@@ -237,5 +241,97 @@ func TestWriteOutcomeUnknown(t *testing.T) {
 	}
 	if len(stored) != 1 || stored[0].ID != again.GetEvent().GetId() {
 		t.Errorf("after the retry the log holds %d entries, want the one the retry returned (id %d)", len(stored), again.GetEvent().GetId())
+	}
+}
+
+// TestOutageIsUnavailable makes the database unreachable and calls every
+// RPC: each answers UNAVAILABLE (never INTERNAL), and a stream that must
+// catch up from the database says where to resume.
+func TestOutageIsUnavailable(t *testing.T) {
+	proxy, dsn := pgtest.NewProxy(t, pgtest.NewDB(t, pgtest.URL(t)))
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DSN: dsn, OutcomeTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := New(Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), HeadPoll: time.Hour})
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	srv.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.Serve(lis)
+	defer func() { srv.Shutdown(); g.Stop(); srv.Close() }()
+	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	c := eventlogv1.NewEventLogServiceClient(cc)
+	event := &eventlogv1.Event{
+		EventType: eventlogv1.EventType_EVENT_TYPE_CREATE,
+		Actor:     &eventlogv1.Actor{Name: "alice"}, ContentType: "Note", ObjectId: "n1",
+	}
+	for range 3 {
+		if _, err := c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	proxy.SetDown(true)
+	proxy.CutAll()
+	rel := &eventlogv1.Relation{From: &eventlogv1.ObjectRef{ContentType: "Note", ObjectId: "n1"}, To: &eventlogv1.ObjectRef{ContentType: "Entity", ObjectId: "e1"}}
+	calls := []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"LogEvent", func(ctx context.Context) error {
+			_, err := c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: event})
+			return err
+		}},
+		{"LogEvents", func(ctx context.Context) error {
+			_, err := c.LogEvents(ctx, &eventlogv1.LogEventsRequest{Requests: []*eventlogv1.LogEventRequest{{Event: event}, {Event: event}}})
+			return err
+		}},
+		{"GetEvent", func(ctx context.Context) error { _, err := c.GetEvent(ctx, &eventlogv1.GetEventRequest{Id: 1}); return err }},
+		{"ListEvents", func(ctx context.Context) error { _, err := c.ListEvents(ctx, &eventlogv1.ListEventsRequest{}); return err }},
+		{"VerifyChain", func(ctx context.Context) error { _, err := c.VerifyChain(ctx, &eventlogv1.VerifyChainRequest{}); return err }},
+		{"PutRelations", func(ctx context.Context) error {
+			_, err := c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: []*eventlogv1.Relation{rel}})
+			return err
+		}},
+		{"DeleteRelations", func(ctx context.Context) error {
+			_, err := c.DeleteRelations(ctx, &eventlogv1.DeleteRelationsRequest{Relations: []*eventlogv1.Relation{rel}})
+			return err
+		}},
+		{"ListRelations", func(ctx context.Context) error { _, err := c.ListRelations(ctx, &eventlogv1.ListRelationsRequest{}); return err }},
+		{"StreamEvents", func(ctx context.Context) error {
+			// From the start: behind the hub, read from the database.
+			s, err := c.StreamEvents(ctx, &eventlogv1.StreamEventsRequest{AfterId: proto.Int64(0)})
+			if err != nil {
+				return err
+			}
+			for {
+				if _, err := s.Recv(); err != nil {
+					if !strings.Contains(status.Convert(err).Message(), "after_id=0") {
+						return fmt.Errorf("%v (the message does not say where to resume)", err)
+					}
+					return err
+				}
+			}
+		}},
+	}
+	for _, tt := range calls {
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := tt.call(cctx)
+		cancel()
+		if status.Code(err) != codes.Unavailable {
+			t.Errorf("%s with the database unreachable: %v, want UNAVAILABLE", tt.name, err)
+		}
 	}
 }

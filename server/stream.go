@@ -76,6 +76,10 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 			// the head known now is visible to the query that follows.
 			head := s.hub.head()
 			batch, err = s.store.List(ctx, f, eventlog.Page{Cursor: cursor, Ascending: true, Limit: streamBatch})
+			if errors.Is(err, eventlog.ErrUnavailable) {
+				s.log.WarnContext(ctx, "request failed", "method", "StreamEvents", "err", err)
+				return status.Errorf(codes.Unavailable, "the database cannot be reached; resume with after_id=%d", cursor)
+			}
 			if err != nil {
 				return s.fail(ctx, "StreamEvents", err)
 			}

@@ -64,7 +64,14 @@ func watchPostgres(ctx context.Context, dsn string, log func(msg string, args ..
 		}
 	})
 	defer l.Close()
+	// Listen waits for a connection as long as the database is out of
+	// reach; closing the listener is what ends that wait.
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
 	if err := l.Listen(commitChannel); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("listen for commits: %w", err)
 	}
 	// Commits made before LISTEN took effect were announced to no one:
