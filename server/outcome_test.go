@@ -298,9 +298,18 @@ func TestOutageIsUnavailable(t *testing.T) {
 			_, err := c.LogEvents(ctx, &eventlogv1.LogEventsRequest{Requests: []*eventlogv1.LogEventRequest{{Event: event}, {Event: event}}})
 			return err
 		}},
-		{"GetEvent", func(ctx context.Context) error { _, err := c.GetEvent(ctx, &eventlogv1.GetEventRequest{Id: 1}); return err }},
-		{"ListEvents", func(ctx context.Context) error { _, err := c.ListEvents(ctx, &eventlogv1.ListEventsRequest{}); return err }},
-		{"VerifyChain", func(ctx context.Context) error { _, err := c.VerifyChain(ctx, &eventlogv1.VerifyChainRequest{}); return err }},
+		{"GetEvent", func(ctx context.Context) error {
+			_, err := c.GetEvent(ctx, &eventlogv1.GetEventRequest{Id: 1})
+			return err
+		}},
+		{"ListEvents", func(ctx context.Context) error {
+			_, err := c.ListEvents(ctx, &eventlogv1.ListEventsRequest{})
+			return err
+		}},
+		{"VerifyChain", func(ctx context.Context) error {
+			_, err := c.VerifyChain(ctx, &eventlogv1.VerifyChainRequest{})
+			return err
+		}},
 		{"PutRelations", func(ctx context.Context) error {
 			_, err := c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: []*eventlogv1.Relation{rel}})
 			return err
@@ -309,7 +318,10 @@ func TestOutageIsUnavailable(t *testing.T) {
 			_, err := c.DeleteRelations(ctx, &eventlogv1.DeleteRelationsRequest{Relations: []*eventlogv1.Relation{rel}})
 			return err
 		}},
-		{"ListRelations", func(ctx context.Context) error { _, err := c.ListRelations(ctx, &eventlogv1.ListRelationsRequest{}); return err }},
+		{"ListRelations", func(ctx context.Context) error {
+			_, err := c.ListRelations(ctx, &eventlogv1.ListRelationsRequest{})
+			return err
+		}},
 		{"StreamEvents", func(ctx context.Context) error {
 			// From the start: behind the hub, read from the database.
 			s, err := c.StreamEvents(ctx, &eventlogv1.StreamEventsRequest{AfterId: proto.Int64(0)})
