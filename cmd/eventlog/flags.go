@@ -1,6 +1,10 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/eventlog/eventlog/store"
+)
 
 // envOr returns the environment variable key, or def when it is unset or
 // empty. Flags use it for their defaults, so a flag beats the environment,
@@ -23,4 +27,18 @@ func envInt(e *env, key string, def int) (int, error) {
 		return 0, usagef("%s: want a whole number, got %q", key, v)
 	}
 	return n, nil
+}
+
+// dbHelp describes the values a --db flag takes.
+const dbHelp = "a SQLite file path, a postgres:// URL, or a PostgreSQL keyword string such as 'host=db dbname=eventlog'"
+
+// checkDB checks the value of a database flag before anything connects
+// and returns the dialect it names (store.Postgres or store.SQLite). name
+// is the flag, or the environment variable the value came from.
+func checkDB(name, dsn string) (string, error) {
+	d, err := store.DSNDialect(dsn)
+	if err != nil {
+		return "", usagef("%s: %v", name, err)
+	}
+	return d, nil
 }

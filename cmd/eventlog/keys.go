@@ -156,7 +156,7 @@ func runKeysCheck(e *env, args []string) error {
 }
 
 var grantHelp = commandHelp{
-	usage: "eventlog grant --db URL --role NAME",
+	usage: "eventlog grant --db DSN --role NAME",
 	description: `Grant sets up a PostgreSQL role for the service to run as, so that the
 database itself keeps the log append-only: the role may read entries and
 insert them, and update the head row's last id and hash, and nothing else:
@@ -175,7 +175,7 @@ privileges do not restrict. Create it first, for example:
 // runGrant is "eventlog grant".
 func runGrant(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("grant", flag.ContinueOnError)
-	db := fs.String("db", "", "postgres:// `URL` of the database, connecting as the tables' owner (required)")
+	db := fs.String("db", "", "the PostgreSQL database, a postgres:// URL or keyword string (`DSN`), connecting as the tables' owner (required)")
 	role := fs.String("role", "", "the `role` the service will run as (required)")
 	rest, err := parseFlags(fs, e, grantHelp, args)
 	if err != nil {
@@ -187,8 +187,13 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	if *db == "" || *role == "" {
 		return usagef("--db and --role are required (see eventlog grant --help)")
 	}
-	if !store.IsPostgres(*db) {
-		return usagef("--db: want a postgres:// URL; a SQLite log is protected by its file's permissions")
+	dialect, err := checkDB("--db", *db)
+	if err != nil {
+		return err
+	}
+	if dialect != store.Postgres {
+		return usagef("--db: want a PostgreSQL database (a postgres:// URL or a keyword string such as 'host=db dbname=eventlog'), " +
+			"not a SQLite file: a SQLite log is protected by its file's permissions")
 	}
 	st, err := store.Open(ctx, store.Config{DSN: *db})
 	if err != nil {

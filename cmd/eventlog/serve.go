@@ -95,7 +95,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.db, "db", envOr(e, "EVENTLOG_DB", "eventlog.db"),
-		"database: a SQLite file path, or a postgres:// URL (env EVENTLOG_DB)")
+		"database: "+dbHelp+" (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
 		"address for the gRPC API (env EVENTLOG_GRPC_ADDR)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", envOr(e, "EVENTLOG_HTTP_ADDR", "127.0.0.1:8080"),
@@ -137,6 +137,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := noArgs(serveHelp, rest); err != nil {
+		return err
+	}
+	dbFrom := "--db"
+	if !isSet(fs, "db") && e.getenv("EVENTLOG_DB") != "" {
+		dbFrom = "EVENTLOG_DB"
+	}
+	if _, err := checkDB(dbFrom, cfg.db); err != nil {
 		return err
 	}
 	if cfg.maxStreams < 1 {

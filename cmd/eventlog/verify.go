@@ -60,7 +60,7 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.server, "server", defaultServer, "`address` of the eventlog server; when not given, $"+serverEnv+" if set")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "deadline of each call to the server; 0 for none")
 	o.conn.register(fs)
-	fs.StringVar(&o.db, "db", "", "check this database directly instead of asking a server: a SQLite file or a postgres:// `DSN`")
+	fs.StringVar(&o.db, "db", "", "check this database (`DSN`) directly instead of asking a server: "+dbHelp)
 	fs.Int64Var(&o.from, "from", 0, "first `id` to check; 0 for the first entry")
 	fs.Int64Var(&o.to, "to", 0, "last `id` to check; 0 for the end of the log, which checks the head too")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error every `interval`; 0 for never")
@@ -76,6 +76,11 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	}
 	if o.to != 0 && o.to < max(o.from, 1) {
 		return nil, usagef("--to %d is before --from %d", o.to, o.from)
+	}
+	if o.db != "" {
+		if _, err := checkDB("--db", o.db); err != nil {
+			return nil, err
+		}
 	}
 	if o.db != "" && isSet(fs, "server") {
 		return nil, usagef("--db and --server cannot be combined: check the database directly or ask a server")
