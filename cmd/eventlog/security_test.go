@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -619,10 +620,22 @@ func testVerifyCommand(t *testing.T, db string) {
 			func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
+	// The hash verify prints is the one get prints.
+	got, err := cli(t, env, "get", "10")
+	if err != nil {
+		t.Fatalf("eventlog get 10: %v\n%s", err, got)
+	}
+	var entry struct{ Hash string }
+	if err := json.Unmarshal([]byte(got), &entry); err != nil || entry.Hash == "" {
+		t.Fatalf("eventlog get 10 printed %s: %v", got, err)
+	}
 	for _, args := range [][]string{nil, {"--db", db}} {
 		out, progress, err := verify(args...)
 		if err != nil || !strings.HasPrefix(out, "OK: entries 1 to 10 intact (10 entries)") || !strings.Contains(out, "head: last id 10 matches") {
 			t.Errorf("eventlog verify %v = %v\n%s", args, err, out)
+		}
+		if want := "entry 10 hash " + entry.Hash + " "; !strings.Contains(out, want) {
+			t.Errorf("eventlog verify %v printed no %q, the hash eventlog get printed:\n%s", args, want, out)
 		}
 		if !strings.Contains(progress, "entries checked, up to id") {
 			t.Errorf("eventlog verify %v printed no progress:\n%s", args, progress)

@@ -34,7 +34,8 @@ It asks the server (VerifyChain, which needs a key with the read scope), or
 with --db reads the database directly, read-only. --from and --to limit the
 check to a range of ids. Progress goes to standard error on long runs.
 
-On success it prints the last id checked and its hash: kept somewhere else,
+On success it prints the last id checked and its hash, in base64 as the
+API and "eventlog get" show it: kept somewhere else,
 that hash lets a later check show that nothing up to that id was rewritten,
 even by someone who could also rewrite the head.
 
@@ -221,7 +222,7 @@ func report(w io.Writer, r *eventlog.VerifyResult) error {
 	}
 	fmt.Fprintf(w, "OK: %s\n", checked)
 	if r.End > 0 {
-		fmt.Fprintf(w, "entry %d hash %x\n", r.End, r.EndHash)
+		fmt.Fprintf(w, "entry %d hash %s (base64, as in the entry's \"hash\" field)\n", r.End, eventlog.HashString(r.EndHash))
 	}
 	if r.HeadChecked {
 		fmt.Fprintf(w, "head: last id %d matches the last entry\n", r.Head.LastID)
