@@ -23,6 +23,7 @@ import (
 	"github.com/eventlog/eventlog/auth"
 	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
+	"github.com/eventlog/eventlog/internal/version"
 	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
@@ -348,7 +349,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			closeListeners()
 			return err
 		}
-		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes})
+		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes,
+			Version: version.Get().String()})
 		if err != nil {
 			gwConn.Close()
 			srv.Close()
@@ -385,7 +387,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		}()
 		log.Info("serving HTTP", "addr", httpLis.Addr().String(), "tls", tlsMode(tlsConf))
 	}
-	attrs := []any{"addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
+	attrs := []any{"addr", lis.Addr().String(), "version", version.Get().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
 		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout, "tls", tlsMode(tlsConf)}
 	if guard != nil {
 		attrs = append(attrs, "keys", guard.Keys().Len())
