@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/eventlog/eventlog/store"
 )
@@ -27,6 +28,19 @@ func envInt(e *env, key string, def int) (int, error) {
 		return 0, usagef("%s: want a whole number, got %q", key, v)
 	}
 	return n, nil
+}
+
+// envDuration is envOr for a duration such as 5s.
+func envDuration(e *env, key string, def time.Duration) (time.Duration, error) {
+	v := e.getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, usagef("%s: want a duration such as 5s, got %q", key, v)
+	}
+	return d, nil
 }
 
 // dbHelp describes the values a --db flag takes.

@@ -21,19 +21,20 @@ SCOPES is a comma-separated list of read (GetEvent, ListEvents,
 StreamEvents, ListRelations, VerifyChain), write (LogEvent, LogEvents,
 PutRelations, DeleteRelations) and admin (everything).
 
-With --file the line is appended to that keys file (created if missing)
-and only the token is printed. Send the server SIGHUP to load it. Clients
-send the token as "authorization: Bearer TOKEN"; the client commands take
-it from $EVENTLOG_TOKEN or --token.
+With --file the line is appended to that keys file (created if missing,
+readable by its owner only) and only the token is printed. A server using
+the file loads it within its --keys-poll (5 seconds by default), or at once
+on SIGHUP. Clients send the token as "authorization: Bearer TOKEN"; the
+client commands take it from $EVENTLOG_TOKEN or --token.
 
-To revoke a key, delete its line and send SIGHUP.`,
+To revoke a key, delete its line.`,
 	example: `  eventlog keys new --name ingest --scopes write --file /etc/eventlog/keys
   eventlog keys new --name dashboard --scopes read`,
 }
 
 var keysCheckHelp = commandHelp{
 	usage:       "eventlog keys check [--file FILE]",
-	description: "Keys check reads a keys file as the server would and lists its keys, or says\nwhat is wrong with it. Run it before sending the server SIGHUP.",
+	description: "Keys check reads a keys file as the server would and lists its keys, or says\nwhat is wrong with it. Run it on a copy before putting it in place.",
 	example:     "  eventlog keys check --file /etc/eventlog/keys",
 }
 
@@ -94,14 +95,14 @@ func runKeysNew(e *env, args []string) error {
 	}
 	if *file == "" {
 		fmt.Fprintf(e.stdout, "token: %s\nkeys file line: %s\n", token, key.Line())
-		fmt.Fprintln(e.stderr, "The token is shown only this once: give it to the client now. Add the line to the keys file and send the server SIGHUP.")
+		fmt.Fprintln(e.stderr, "The token is shown only this once: give it to the client now. Add the line to the keys file; the server loads it within its --keys-poll, or at once on SIGHUP.")
 		return nil
 	}
 	if err := appendKey(*file, key); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, token)
-	fmt.Fprintf(e.stderr, "Added key %q (%s) to %s. The token above is shown only this once. Send the server SIGHUP to load the key.\n", key.Name, key.Scopes, *file)
+	fmt.Fprintf(e.stderr, "Added key %q (%s) to %s. The token above is shown only this once. A server using the file loads the key within its --keys-poll, or at once on SIGHUP.\n", key.Name, key.Scopes, *file)
 	return nil
 }
 
