@@ -141,3 +141,30 @@ func TestServeOpenAPIVersion(t *testing.T) {
 		t.Errorf("the start-up line does not name the version:\n%s", ts.logs)
 	}
 }
+
+// "eventlog health" succeeds against a serving server, with API keys and
+// no token, and fails, with status 1, against one that does not answer.
+func TestHealthCommand(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	writeKeys(t, keys, "admin=admin")
+	ts := startServer(t, filepath.Join(dir, "log.db"), "--keys", keys)
+	for _, args := range [][]string{
+		{"health", "--server", ts.addr},
+		{"health", "--server", ts.addr, "--service", "eventlog.v1.EventLogService"},
+	} {
+		out, err := cli(t, nil, args...)
+		if err != nil || out != "SERVING\n" {
+			t.Errorf("eventlog %q = %v, %q; want SERVING", args, err, out)
+		}
+	}
+	out, err := cli(t, map[string]string{"EVENTLOG_SERVER": ts.addr}, "health", "--service", "no.such.Service")
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "NotFound") {
+		t.Errorf("eventlog health --service no.such.Service = %v (exit %d), want NotFound with status 1\n%s", err, exitCode(err), out)
+	}
+	addr := ts.addr
+	ts.stop(t)
+	if out, err := cli(t, nil, "health", "--server", addr, "--timeout", "2s"); exitCode(err) != 1 || !strings.Contains(err.Error(), "health of "+addr) {
+		t.Errorf("eventlog health of a stopped server = %v (exit %d), want a failure with status 1\n%s", err, exitCode(err), out)
+	}
+}

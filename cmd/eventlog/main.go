@@ -78,6 +78,7 @@ func commands() []command {
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
 		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
+		{"health", "ask a server whether it serves (for health checks)", runHealth},
 		{"version", "print the version of this binary and what it was built from", runVersion},
 	}
 }
