@@ -3,6 +3,7 @@ package eventlog
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,11 @@ const CanonicalVersion = 1
 
 // HashSize is the size of Event.Hash and Event.PrevHash.
 const HashSize = sha256.Size
+
+// HashString is the form in which the API (protobuf's JSON, the REST
+// gateway), the command line and verification messages show a hash:
+// standard base64, as in an entry's "hash" and "prevHash" fields.
+func HashString(h []byte) string { return base64.StdEncoding.EncodeToString(h) }
 
 // GenesisHash is the PrevHash of the first entry of a log: 32 zero bytes.
 var GenesisHash = make([]byte, HashSize)

@@ -263,8 +263,8 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 			what = "the genesis hash of an empty log"
 		}
 		res.Break = &ChainBreak{ID: head.LastID, Kind: BreakHead, Problem: fmt.Sprintf(
-			"the head's hash %x is not %s (%x): the last entry was rewritten with a recomputed hash, or the head was changed",
-			head.LastHash, what, w.prevHash)}
+			"the head's hash %s is not %s (%s): the last entry was rewritten with a recomputed hash, or the head was changed",
+			HashString(head.LastHash), what, HashString(w.prevHash))}
 		return res, nil
 	}
 	if head.MaxID > head.LastID {
@@ -398,7 +398,7 @@ func (w *walk) check(e *Event) bool {
 			return true
 		}
 		w.res.Break = &ChainBreak{ID: e.ID, Kind: BreakChanged, Problem: fmt.Sprintf(
-			"the stored hash %x does not match the entry's content (%x): a field or the hash was changed", e.Hash, want)}
+			"the stored hash %s does not match the entry's content (%s): a field or the hash was changed", HashString(e.Hash), HashString(want))}
 		return true
 	}
 	if !bytes.Equal(e.PrevHash, w.prevHash) {
@@ -407,8 +407,8 @@ func (w *walk) check(e *Event) bool {
 			before = "the genesis hash"
 		}
 		w.res.Break = &ChainBreak{ID: e.ID, Kind: BreakLink, Problem: fmt.Sprintf(
-			"prev_hash %x is not %s (%x): this entry or the one before it was rewritten with a recomputed hash",
-			e.PrevHash, before, w.prevHash)}
+			"prev_hash %s is not %s (%s): this entry or the one before it was rewritten with a recomputed hash",
+			HashString(e.PrevHash), before, HashString(w.prevHash))}
 		return true
 	}
 	w.prevHash = e.Hash

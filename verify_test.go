@@ -2,6 +2,7 @@ package eventlog_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -309,4 +310,49 @@ func BenchmarkVerifyChainInMemory(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(m.entries))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// A break quotes hashes in the form the API and "eventlog get" show them:
+// base64.
+func TestVerifyBreakQuotesHashesInBase64(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString
+	tests := []struct {
+		name   string
+		tamper func(m *memChain) []string // returns the hashes the message quotes
+	}{
+		{"changed hash", func(m *memChain) []string {
+			e := m.at(7)
+			want := e.Hash
+			e.Hash = append([]byte(nil), e.Hash...)
+			e.Hash[0] ^= 1
+			return []string{b64(e.Hash), b64(want)}
+		}},
+		{"forged link", func(m *memChain) []string {
+			e := m.at(6)
+			eventlog.Seal(make([]byte, 32), e)
+			return []string{b64(e.PrevHash), b64(m.at(5).Hash)}
+		}},
+		{"head changed", func(m *memChain) []string {
+			m.head.LastHash = make([]byte, 32)
+			return []string{b64(m.head.LastHash), b64(m.at(12).Hash)}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemChain(12)
+			quoted := tt.tamper(m)
+			res, err := eventlog.VerifyChain(context.Background(), m, eventlog.VerifyOptions{})
+			if err != nil || res.Break == nil {
+				t.Fatalf("VerifyChain = %+v, %v; want a break", res, err)
+			}
+			for _, h := range quoted {
+				if !strings.Contains(res.Break.Problem, h) {
+					t.Errorf("break %q does not quote %s", res.Break.Problem, h)
+				}
+			}
+			if got := eventlog.HashString(m.at(3).Hash); got != b64(m.at(3).Hash) {
+				t.Errorf("HashString = %s, want base64 %s", got, b64(m.at(3).Hash))
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ package gateway
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,9 @@ type Config struct {
 	// decodes into; DefaultMaxRequestBytes when 0. Set it to the gRPC
 	// server's limit on a received message.
 	MaxRequestBytes int64
+	// Version is the server's version, given as info.version in the
+	// OpenAPI description; the generated placeholder when empty.
+	Version string
 }
 
 // Gateway is the HTTP handler of the REST API.
@@ -76,6 +80,7 @@ type Gateway struct {
 	log     *slog.Logger
 	maxBody int64
 	queries map[string]*queryRule
+	spec    []byte // the OpenAPI description
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -96,6 +101,14 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if g.maxBody <= 0 {
 		g.maxBody = DefaultMaxRequestBytes
+	}
+	g.spec = openAPI
+	if cfg.Version != "" {
+		spec, err := specWithVersion(openAPI, cfg.Version)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: OpenAPI description: %w", err)
+		}
+		g.spec = spec
 	}
 	g.mux = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &jsonMarshaler{JSONPb: &runtime.JSONPb{
@@ -225,7 +238,28 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request, _ map[string]st
 
 func (g *Gateway) openAPI(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(openAPI)
+	w.Write(g.spec)
+}
+
+// specWithVersion returns the OpenAPI description spec with info.version
+// set to version. The generator cannot know the version of a build, so it
+// writes a placeholder.
+func specWithVersion(spec []byte, version string) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(spec, &doc); err != nil {
+		return nil, err
+	}
+	var info map[string]any
+	if err := json.Unmarshal(doc["info"], &info); err != nil {
+		return nil, fmt.Errorf("info: %w", err)
+	}
+	info["version"] = version
+	b, err := json.Marshal(info)
+	if err != nil {
+		return nil, err
+	}
+	doc["info"] = b
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 // limitedBody is a request body behind http.MaxBytesReader that remembers

@@ -602,3 +602,27 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("the OpenAPI description has no get /v1/events")
 	}
 }
+
+// The description carries the server's version; the generator writes a
+// placeholder.
+func TestOpenAPIVersion(t *testing.T) {
+	for _, tt := range []struct{ version, want string }{
+		{"", "version not set"},
+		{"v1.2.3", "v1.2.3"},
+		{"v0.0.0-20261127170723-287006d1a2b3+dirty", "v0.0.0-20261127170723-287006d1a2b3+dirty"},
+	} {
+		gw := newGateway(t, (&stubService{}).register, gateway.Config{Version: tt.version})
+		resp := do(gw, "GET", "/openapi.json", "")
+		var doc struct {
+			Info  struct{ Title, Version string } `json:"info"`
+			Paths map[string]json.RawMessage      `json:"paths"`
+		}
+		if err := json.Unmarshal([]byte(resp.body), &doc); err != nil {
+			t.Fatalf("Version %q: GET /openapi.json: %v", tt.version, err)
+		}
+		if doc.Info.Version != tt.want || doc.Info.Title != "eventlog/v1/eventlog.proto" || len(doc.Paths) < 5 {
+			t.Errorf("Version %q: the description has info %+v and %d paths, want version %q, the generated title and every path",
+				tt.version, doc.Info, len(doc.Paths), tt.want)
+		}
+	}
+}

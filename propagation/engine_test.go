@@ -54,8 +54,9 @@ func (g graph) EachRelation(ctx context.Context, o eventlog.ObjectRef, reverse b
 // cradleRules is CRADLE's own propagation, as a rules file.
 const cradleRules = `
 rules:
-  # Creating or editing an entity writes an edit on its entry class.
-  - from: Entity
+  # Creating or editing an entity or an artifact writes an edit on its
+  # entry class.
+  - from: [Entity, Artifact]
     on: [create, edit]
     to: EntryClass
   # Creating or editing a note writes an edit on each entity it links to.
@@ -89,6 +90,7 @@ func TestExpand(t *testing.T) {
 		"Note/n1 -> Entity/e2",
 		"Note/n1 -> Artifact/a1",
 		"Entity/e2 -> EntryClass/actor",
+		"Artifact/a1 -> EntryClass/ip",
 		"User/u1 -> Entity/e1",
 	)
 	tests := []struct {
@@ -106,6 +108,11 @@ func TestExpand(t *testing.T) {
 			name: "cradle entity create edits its entry class", rules: cradleRules, g: cradle,
 			src: "Entity/e1", typ: eventlog.TypeCreate,
 			want: []string{"101 EDIT EntryClass/actor <- 100"},
+		},
+		{
+			name: "cradle artifact edit edits its entry class", rules: cradleRules, g: cradle,
+			src: "Artifact/a1", typ: eventlog.TypeEdit,
+			want: []string{"101 EDIT EntryClass/ip <- 100"},
 		},
 		{
 			name: "cradle note edit reaches linked entities only", rules: cradleRules, g: cradle,

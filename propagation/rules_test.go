@@ -126,7 +126,9 @@ func FuzzParseRules(f *testing.F) {
 	})
 }
 
-// The shipped example reproduces CRADLE's propagation.
+// The shipped example reproduces CRADLE's propagation: every event type
+// on every kind of CRADLE object, over a registry that relates each of them
+// the way CRADLE's models do.
 func TestCradleRulesFile(t *testing.T) {
 	rules, err := propagation.LoadRules("../deploy/rules.cradle.yaml")
 	if err != nil {
@@ -136,5 +138,54 @@ func TestCradleRulesFile(t *testing.T) {
 		return p.Last().String() == ".Line"
 	}, cmp.Ignore())); diff != "" {
 		t.Errorf("deploy/rules.cradle.yaml differs from the CRADLE rules of the tests (-want +got):\n%s", diff)
+	}
+	e, err := propagation.New(propagation.Config{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rels(
+		"Entity/e1 -> EntryClass/actor", // an entity and its entry class
+		"Artifact/a1 -> EntryClass/ip",  // an artifact and its entry class
+		"Note/n1 -> Entity/e1",          // a note and what it links to
+		"Note/n1 -> Artifact/a1",
+		"EntryClass/actor -> Entity/e1", // relations from the objects that propagate nothing
+		"User/u1 -> Entity/e1",
+		"Report/r1 -> Note/n1",
+		"Report/r1 -> Entity/e1",
+	)
+	// What CRADLE writes: creating or editing an entity or an artifact (an
+	// entry of an artifact class) edits its entry class; creating or
+	// editing a note edits each entity it links to, and neither the
+	// artifacts it links to nor the entry classes behind them. Nothing
+	// else propagates.
+	want := map[string][]string{
+		"CREATE Entity/e1":   {"EDIT EntryClass/actor"},
+		"EDIT Entity/e1":     {"EDIT EntryClass/actor"},
+		"CREATE Artifact/a1": {"EDIT EntryClass/ip"},
+		"EDIT Artifact/a1":   {"EDIT EntryClass/ip"},
+		"CREATE Note/n1":     {"EDIT Entity/e1"},
+		"EDIT Note/n1":       {"EDIT Entity/e1"},
+	}
+	for _, src := range []string{"Entity/e1", "Artifact/a1", "Note/n1", "EntryClass/actor", "User/u1", "Report/r1"} {
+		for _, typ := range eventlog.EventTypes() {
+			name := typ.String() + " " + src
+			t.Run(name, func(t *testing.T) {
+				o := obj(src)
+				got, err := e.Expand(t.Context(), &eventlog.Event{ID: 100, Type: typ, ContentType: o.ContentType, ObjectID: o.ObjectID}, nil, g)
+				if err != nil {
+					t.Fatalf("Expand error = %v", err)
+				}
+				var children []string
+				for _, c := range got {
+					if c.SourceID != 100 {
+						t.Errorf("child %s/%s has source %d, want the original entry 100: CRADLE propagates one hop", c.ContentType, c.ObjectID, c.SourceID)
+					}
+					children = append(children, c.Type.String()+" "+c.ContentType+"/"+c.ObjectID)
+				}
+				if diff := cmp.Diff(want[name], children); diff != "" {
+					t.Errorf("children (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }

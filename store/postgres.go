@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -97,16 +98,20 @@ func watchPostgres(ctx context.Context, dsn string, log func(msg string, args ..
 const migrateLock = `SELECT pg_advisory_xact_lock(7486931725)`
 
 func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	// The connector reads the URL or keyword string now, so that a
+	// mistake in it is reported as such rather than as a failure to
+	// connect.
+	conn, err := pq.NewConnector(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
+		return nil, fmt.Errorf("postgres connection string: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("%w: connect to postgres: %v", eventlog.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: connect to postgres: %v%s", eventlog.ErrUnavailable, err, connectHint(err))
 	}
 	if readOnly {
 		err = checkSchema(ctx, db, postgres.name)
@@ -118,4 +123,14 @@ func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Store, error
 		return nil, err
 	}
 	return &Store{d: postgres, w: db, r: db, dsn: dsn}, nil
+}
+
+// connectHint says what to do about a failure to connect, when there is
+// something to say.
+func connectHint(err error) string {
+	if errors.Is(err, pq.ErrSSLNotSupported) {
+		return " (the server does not accept TLS connections: if the network to it needs no encryption, " +
+			"add sslmode=disable to the connection string: ?sslmode=disable in a URL, sslmode=disable in a keyword string)"
+	}
+	return ""
 }

@@ -486,3 +486,35 @@ func TestPostgresCommitAnswerLost(t *testing.T) {
 	}
 	checkChain(t, listAll(t, s, eventlog.Filter{}))
 }
+
+// A libpq keyword string opens the same database as its URL.
+func TestPostgresKeywordString(t *testing.T) {
+	t.Chdir(t.TempDir()) // where a misread DSN would become a SQLite file
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kw := []string{"host=" + u.Hostname(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
+	if p := u.Port(); p != "" {
+		kw = append(kw, "port="+p)
+	}
+	if name := u.User.Username(); name != "" {
+		kw = append(kw, "user="+name)
+	}
+	if pw, ok := u.User.Password(); ok {
+		kw = append(kw, "password='"+strings.ReplaceAll(pw, "'", `\'`)+"'")
+	}
+	for k, v := range u.Query() {
+		kw = append(kw, k+"="+v[0])
+	}
+	s := open(t, strings.Join(kw, " "), nil)
+	if s.Dialect() != store.Postgres {
+		t.Fatalf("a keyword string opened a %s store", s.Dialect())
+	}
+	written := mustAppend(t, s, ev(eventlog.TypeCreate, "alice", "Entry", "42"))
+	got, err := open(t, dsn, nil).Get(context.Background(), written[0].ID)
+	if err != nil || got.ObjectID != "42" {
+		t.Errorf("the entry written through the keyword string, read through the URL = %+v, %v", got, err)
+	}
+}

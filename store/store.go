@@ -26,8 +26,9 @@ import (
 
 // Config says which database to open.
 type Config struct {
-	// DSN is a postgres:// (or postgresql://) URL for PostgreSQL, or the
-	// path of a SQLite database file (created when missing).
+	// DSN is a postgres:// (or postgresql://) URL or a libpq keyword
+	// string for PostgreSQL, or the path of a SQLite database file
+	// (created when missing); see DSNDialect.
 	DSN string
 	// Now returns the current time; time.Now when nil. Tests set it.
 	Now func() time.Time
@@ -107,22 +108,15 @@ type dialect struct {
 	refused func(error) bool
 }
 
-// IsPostgres reports whether dsn names a PostgreSQL database.
-func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // Open connects to the database named by cfg.DSN and brings its schema up to
 // date.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if cfg.DSN == "" {
-		return nil, errors.New("open store: no database given")
+	dialect, err := DSNDialect(cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
-	var (
-		s   *Store
-		err error
-	)
-	if IsPostgres(cfg.DSN) {
+	var s *Store
+	if dialect == Postgres {
 		s, err = openPostgres(ctx, cfg.DSN, cfg.ReadOnly)
 	} else {
 		s, err = openSQLite(ctx, cfg.DSN, cfg.ReadOnly)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"math"
 	"net"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -225,7 +227,7 @@ func parseFlags(fs *flag.FlagSet, e *env, h commandHelp, args []string) ([]strin
 				printHelp(fs, e.stderr, h)
 				return nil, flag.ErrHelp
 			}
-			return nil, usagef("%v (see %s --help)", err, commandName(h))
+			return nil, usagef("%s (see %s --help)", flagDashes.ReplaceAllString(err.Error(), "$1--$2"), commandName(h))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -239,6 +241,11 @@ func parseFlags(fs *flag.FlagSet, e *env, h commandHelp, args []string) ([]strin
 	}
 }
 
+// flagDashes finds the flag names in the flag package's errors ("flag
+// provided but not defined: -nope", "invalid value \"x\" for flag
+// -limit"), which it writes with one dash.
+var flagDashes = regexp.MustCompile(`(: |flag |for )-([A-Za-z0-9])`)
+
 func commandName(h commandHelp) string {
 	f := strings.Fields(h.usage)
 	if len(f) >= 2 {
@@ -248,10 +255,50 @@ func commandName(h commandHelp) string {
 }
 
 func printHelp(fs *flag.FlagSet, w io.Writer, h commandHelp) {
-	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\nExample:\n%s\n\nFlags:\n", h.usage, h.description, h.example)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\nExample:\n%s\n", h.usage, h.description, h.example)
+	printFlags(w, fs)
+}
+
+// printFlags lists the flags of fs as the documentation writes them,
+// --name (the flag package prints -name, which it accepts too), each with
+// its description and default.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprint(w, "\nFlags:\n")
+			first = false
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		if !isZeroDefault(f) {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					usage += fmt.Sprintf(" (default %q)", f.DefValue)
+				} else {
+					usage += fmt.Sprintf(" (default %s)", f.DefValue)
+				}
+			}
+		}
+		fmt.Fprintf(w, "%s\n        %s\n", line, strings.ReplaceAll(usage, "\n", "\n        "))
+	})
+}
+
+// isZeroDefault reports whether f's default is its type's zero value,
+// which help leaves unsaid, as the flag package does.
+func isZeroDefault(f *flag.Flag) bool {
+	t := reflect.TypeOf(f.Value)
+	var z reflect.Value
+	if t.Kind() == reflect.Pointer {
+		z = reflect.New(t.Elem())
+	} else {
+		z = reflect.Zero(t)
+	}
+	v, ok := z.Interface().(flag.Value)
+	return ok && f.DefValue == v.String()
 }
 
 // isSet reports whether the flag name was given on the command line.

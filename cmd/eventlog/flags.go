@@ -1,6 +1,11 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+
+	"github.com/eventlog/eventlog/store"
+)
 
 // envOr returns the environment variable key, or def when it is unset or
 // empty. Flags use it for their defaults, so a flag beats the environment,
@@ -23,4 +28,31 @@ func envInt(e *env, key string, def int) (int, error) {
 		return 0, usagef("%s: want a whole number, got %q", key, v)
 	}
 	return n, nil
+}
+
+// envDuration is envOr for a duration such as 5s.
+func envDuration(e *env, key string, def time.Duration) (time.Duration, error) {
+	v := e.getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, usagef("%s: want a duration such as 5s, got %q", key, v)
+	}
+	return d, nil
+}
+
+// dbHelp describes the values a --db flag takes.
+const dbHelp = "a SQLite file path, a postgres:// URL, or a PostgreSQL keyword string such as 'host=db dbname=eventlog'"
+
+// checkDB checks the value of a database flag before anything connects
+// and returns the dialect it names (store.Postgres or store.SQLite). name
+// is the flag, or the environment variable the value came from.
+func checkDB(name, dsn string) (string, error) {
+	d, err := store.DSNDialect(dsn)
+	if err != nil {
+		return "", usagef("%s: %v", name, err)
+	}
+	return d, nil
 }

@@ -21,19 +21,20 @@ SCOPES is a comma-separated list of read (GetEvent, ListEvents,
 StreamEvents, ListRelations, VerifyChain), write (LogEvent, LogEvents,
 PutRelations, DeleteRelations) and admin (everything).
 
-With --file the line is appended to that keys file (created if missing)
-and only the token is printed. Send the server SIGHUP to load it. Clients
-send the token as "authorization: Bearer TOKEN"; the client commands take
-it from $EVENTLOG_TOKEN or --token.
+With --file the line is appended to that keys file (created if missing,
+readable by its owner only) and only the token is printed. A server using
+the file loads it within its --keys-poll (5 seconds by default), or at once
+on SIGHUP. Clients send the token as "authorization: Bearer TOKEN"; the
+client commands take it from $EVENTLOG_TOKEN or --token.
 
-To revoke a key, delete its line and send SIGHUP.`,
+To revoke a key, delete its line.`,
 	example: `  eventlog keys new --name ingest --scopes write --file /etc/eventlog/keys
   eventlog keys new --name dashboard --scopes read`,
 }
 
 var keysCheckHelp = commandHelp{
 	usage:       "eventlog keys check [--file FILE]",
-	description: "Keys check reads a keys file as the server would and lists its keys, or says\nwhat is wrong with it. Run it before sending the server SIGHUP.",
+	description: "Keys check reads a keys file as the server would and lists its keys, or says\nwhat is wrong with it. Run it on a copy before putting it in place.",
 	example:     "  eventlog keys check --file /etc/eventlog/keys",
 }
 
@@ -94,14 +95,14 @@ func runKeysNew(e *env, args []string) error {
 	}
 	if *file == "" {
 		fmt.Fprintf(e.stdout, "token: %s\nkeys file line: %s\n", token, key.Line())
-		fmt.Fprintln(e.stderr, "The token is shown only this once: give it to the client now. Add the line to the keys file and send the server SIGHUP.")
+		fmt.Fprintln(e.stderr, "The token is shown only this once: give it to the client now. Add the line to the keys file; the server loads it within its --keys-poll, or at once on SIGHUP.")
 		return nil
 	}
 	if err := appendKey(*file, key); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, token)
-	fmt.Fprintf(e.stderr, "Added key %q (%s) to %s. The token above is shown only this once. Send the server SIGHUP to load the key.\n", key.Name, key.Scopes, *file)
+	fmt.Fprintf(e.stderr, "Added key %q (%s) to %s. The token above is shown only this once. A server using the file loads the key within its --keys-poll, or at once on SIGHUP.\n", key.Name, key.Scopes, *file)
 	return nil
 }
 
@@ -156,7 +157,7 @@ func runKeysCheck(e *env, args []string) error {
 }
 
 var grantHelp = commandHelp{
-	usage: "eventlog grant --db URL --role NAME",
+	usage: "eventlog grant --db DSN --role NAME",
 	description: `Grant sets up a PostgreSQL role for the service to run as, so that the
 database itself keeps the log append-only: the role may read entries and
 insert them, and update the head row's last id and hash, and nothing else:
@@ -175,7 +176,7 @@ privileges do not restrict. Create it first, for example:
 // runGrant is "eventlog grant".
 func runGrant(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("grant", flag.ContinueOnError)
-	db := fs.String("db", "", "postgres:// `URL` of the database, connecting as the tables' owner (required)")
+	db := fs.String("db", "", "the PostgreSQL database, a postgres:// URL or keyword string (`DSN`), connecting as the tables' owner (required)")
 	role := fs.String("role", "", "the `role` the service will run as (required)")
 	rest, err := parseFlags(fs, e, grantHelp, args)
 	if err != nil {
@@ -187,8 +188,13 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	if *db == "" || *role == "" {
 		return usagef("--db and --role are required (see eventlog grant --help)")
 	}
-	if !store.IsPostgres(*db) {
-		return usagef("--db: want a postgres:// URL; a SQLite log is protected by its file's permissions")
+	dialect, err := checkDB("--db", *db)
+	if err != nil {
+		return err
+	}
+	if dialect != store.Postgres {
+		return usagef("--db: want a PostgreSQL database (a postgres:// URL or a keyword string such as 'host=db dbname=eventlog'), " +
+			"not a SQLite file: a SQLite log is protected by its file's permissions")
 	}
 	st, err := store.Open(ctx, store.Config{DSN: *db})
 	if err != nil {

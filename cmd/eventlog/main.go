@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"github.com/eventlog/eventlog/internal/version"
 )
 
 func main() {
@@ -75,6 +78,8 @@ func commands() []command {
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
 		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
+		{"health", "ask a server whether it serves (for health checks)", runHealth},
+		{"version", "print the version of this binary and what it was built from", runVersion},
 	}
 }
 
@@ -87,8 +92,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
+		if name == "help" && len(args) > 1 {
+			// "eventlog help COMMAND [SUBCOMMAND]" is "eventlog COMMAND
+			// [SUBCOMMAND] --help".
+			return run(ctx, append(slices.Clone(args[1:]), "--help"), getenv, stdin, stdout, stderr)
+		}
 		printUsage(stdout)
 		return nil
+	case "--version", "-version":
+		name = "version"
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -112,6 +124,31 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run "eventlog COMMAND --help" for the flags and an example of each command.
+Run "eventlog help COMMAND" (or "eventlog COMMAND --help") for the flags and
+an example of each command.
 `)
+}
+
+var versionHelp = commandHelp{
+	usage: "eventlog version",
+	description: `Version prints the version of this binary (also "eventlog --version"): the
+module's version, or the one stamped at build time, then the revision and
+commit time of the source it was built from and whether that had
+uncommitted changes, when the build recorded them, and the Go toolchain.
+The server's OpenAPI description (/openapi.json) carries the same version.`,
+	example: "  eventlog version",
+}
+
+// runVersion is "eventlog version".
+func runVersion(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	rest, err := parseFlags(fs, e, versionHelp, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(versionHelp, rest); err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, version.Get().Long())
+	return nil
 }

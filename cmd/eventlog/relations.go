@@ -305,7 +305,7 @@ A rules file lists which entries propagate where:
       direction: forward      # forward, reverse or both (default forward)
     - to: [User]              # User objects never receive children
       stop: true`,
-	example: `  eventlog rules check deploy/rules.yaml`,
+	example: `  eventlog rules check deploy/rules.cradle.yaml`,
 }
 
 // runRules is "eventlog rules check FILE".

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -337,7 +338,8 @@ func TestSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys")
 	writeKeys(t, keys, "first=read")
-	ts := startServer(t, filepath.Join(dir, "e2e.db"), "--keys", keys)
+	// Only the signal loads the file: the server does not look at it.
+	ts := startServer(t, filepath.Join(dir, "e2e.db"), "--keys", keys, "--keys-poll", "0")
 	c := eventlogv1.NewEventLogServiceClient(ts.conn(t))
 	tokens := writeKeys(t, keys, "second=read")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
@@ -349,6 +351,74 @@ func TestSIGHUP(t *testing.T) {
 	})
 	if !strings.Contains(ts.logs.String(), "reloaded API keys") {
 		t.Errorf("the log does not report the reload:\n%s", ts.logs)
+	}
+	// The start-up line names the process to send the signal to.
+	if want := fmt.Sprintf(" pid=%d ", os.Getpid()); !strings.Contains(ts.logs.String(), want) {
+		t.Errorf("the log does not name the process (%q):\n%s", want, ts.logs)
+	}
+}
+
+// TestKeysFileWatched changes the keys file without a signal: the server
+// loads each new content, written in place or swapped in through a
+// symbolic link as Kubernetes updates a mounted Secret, and reports a file
+// that does not load once, keeping the keys in use.
+func TestKeysFileWatched(t *testing.T) {
+	dir := t.TempDir()
+	// The layout of a mounted Secret: keys -> ..data/keys, ..data -> a
+	// directory of this version's files.
+	for _, d := range []string{"v1", "v2"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := writeKeys(t, filepath.Join(dir, "v1", "keys"), "first=read")
+	if err := os.Symlink("v1", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(dir, "keys")
+	if err := os.Symlink(filepath.Join("..data", "keys"), keys); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, filepath.Join(t.TempDir(), "e2e.db"), "--keys", keys, "--keys-poll", "20ms")
+	c := eventlogv1.NewEventLogServiceClient(ts.conn(t))
+	works := func(tok string) bool {
+		_, err := c.ListEvents(withToken(context.Background(), tok), &eventlogv1.ListEventsRequest{})
+		return err == nil
+	}
+	if !works(first["first"]) {
+		t.Fatal("the first key does not work")
+	}
+
+	// The Secret changes: a new directory, and ..data moved onto it.
+	second := writeKeys(t, filepath.Join(dir, "v2", "keys"), "second=read")
+	if err := os.Symlink("v2", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the swapped-in key to work", func() bool { return works(second["second"]) })
+	if works(first["first"]) {
+		t.Errorf("the key of the replaced file still works")
+	}
+
+	// Written in place, with a mistake: reported once, the keys in use kept.
+	if err := os.WriteFile(filepath.Join(dir, "v2", "keys"), []byte("second read sha256:not-a-hash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const failed = "reload API keys failed: keeping the keys in use"
+	waitFor(t, "the bad file to be reported", func() bool { return strings.Contains(ts.logs.String(), failed) })
+	time.Sleep(200 * time.Millisecond) // ten more looks at the file
+	if n := strings.Count(ts.logs.String(), failed); n != 1 {
+		t.Errorf("the bad file was reported %d times, want once:\n%s", n, ts.logs)
+	}
+	if !works(second["second"]) {
+		t.Errorf("the key in use stopped working after a bad file")
+	}
+	third := writeKeys(t, filepath.Join(dir, "v2", "keys"), "third=read")
+	waitFor(t, "the corrected file's key to work", func() bool { return works(third["third"]) })
+	if !strings.Contains(ts.logs.String(), `reason="the file changed"`) {
+		t.Errorf("the log does not say why the keys were reloaded:\n%s", ts.logs)
 	}
 }
 
@@ -397,6 +467,7 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 		{[]string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--tls-client-ca", "ca.pem"}, "--tls-client-ca needs --tls-cert"},
 		{[]string{"--tls-cert", filepath.Join(dir, "no"), "--tls-key", filepath.Join(dir, "no")}, "--tls-cert, --tls-key"},
+		{[]string{"--keys-poll", "-1s"}, "--keys-poll: want a duration of 0 or more"},
 	} {
 		args := append([]string{"serve", "--db", filepath.Join(dir, "x.db"), "--grpc-addr", "127.0.0.1:0"}, tt.args...)
 		err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
@@ -406,6 +477,11 @@ func TestServeRefusesBadSecurityFlags(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "evl_secret") {
 			t.Errorf("serve %v error %q repeats a token", tt.args, err)
 		}
+	}
+	err := run(context.Background(), []string{"serve", "--db", filepath.Join(dir, "x.db")},
+		func(k string) string { return map[string]string{"EVENTLOG_KEYS_POLL": "often"}[k] }, strings.NewReader(""), io.Discard, io.Discard)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `EVENTLOG_KEYS_POLL: want a duration such as 5s, got "often"`) {
+		t.Errorf("serve with EVENTLOG_KEYS_POLL=often = %v, want a usage error naming it", err)
 	}
 }
 
@@ -619,10 +695,22 @@ func testVerifyCommand(t *testing.T, db string) {
 			func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
+	// The hash verify prints is the one get prints.
+	got, err := cli(t, env, "get", "10")
+	if err != nil {
+		t.Fatalf("eventlog get 10: %v\n%s", err, got)
+	}
+	var entry struct{ Hash string }
+	if err := json.Unmarshal([]byte(got), &entry); err != nil || entry.Hash == "" {
+		t.Fatalf("eventlog get 10 printed %s: %v", got, err)
+	}
 	for _, args := range [][]string{nil, {"--db", db}} {
 		out, progress, err := verify(args...)
 		if err != nil || !strings.HasPrefix(out, "OK: entries 1 to 10 intact (10 entries)") || !strings.Contains(out, "head: last id 10 matches") {
 			t.Errorf("eventlog verify %v = %v\n%s", args, err, out)
+		}
+		if want := "entry 10 hash " + entry.Hash + " "; !strings.Contains(out, want) {
+			t.Errorf("eventlog verify %v printed no %q, the hash eventlog get printed:\n%s", args, want, out)
 		}
 		if !strings.Contains(progress, "entries checked, up to id") {
 			t.Errorf("eventlog verify %v printed no progress:\n%s", args, progress)

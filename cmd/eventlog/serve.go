@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -23,6 +24,7 @@ import (
 	"github.com/eventlog/eventlog/auth"
 	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
+	"github.com/eventlog/eventlog/internal/version"
 	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
@@ -50,6 +52,9 @@ type serveConfig struct {
 	// reload, when it delivers, makes the server read the keys file
 	// again; runServe connects it to SIGHUP.
 	reload <-chan os.Signal
+	// keysPoll is how often the keys file is read again to look for
+	// changes; 0 for never (SIGHUP only).
+	keysPoll time.Duration
 	// maxVerify bounds the entries of one VerifyChain call; the server's
 	// default when 0. Tests lower it.
 	maxVerify int64
@@ -71,9 +76,10 @@ Entries propagate to related objects by the rules in --rules (see
 hop along every registered relation as EDIT.
 
 With --keys, every call and request needs an API key (see "eventlog keys
-new"), sent as "authorization: Bearer TOKEN"; SIGHUP reads the keys file
-again without dropping calls or streams in progress (a file that does not
-parse is reported and the previous keys are kept). Without API keys the
+new"), sent as "authorization: Bearer TOKEN". The server reads the keys
+file again when it changes (it looks every --keys-poll) and on SIGHUP,
+without dropping calls or streams in progress; a file that does not parse
+is reported and the previous keys are kept. Without API keys the
 server only listens on loopback addresses and anyone who can connect may
 read and write the log.
 
@@ -95,7 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.db, "db", envOr(e, "EVENTLOG_DB", "eventlog.db"),
-		"database: a SQLite file path, or a postgres:// URL (env EVENTLOG_DB)")
+		"database: "+dbHelp+" (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
 		"address for the gRPC API (env EVENTLOG_GRPC_ADDR)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", envOr(e, "EVENTLOG_HTTP_ADDR", "127.0.0.1:8080"),
@@ -110,6 +116,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"how long to wait for in-flight calls when stopping")
 	fs.StringVar(&cfg.keysFile, "keys", envOr(e, "EVENTLOG_KEYS", ""),
 		"API keys `file`: one \"NAME SCOPES sha256:HASH\" a line; none: no keys, loopback only (env EVENTLOG_KEYS)")
+	keysPoll, err := envDuration(e, "EVENTLOG_KEYS_POLL", 5*time.Second)
+	if err != nil {
+		return err
+	}
+	fs.DurationVar(&cfg.keysPoll, "keys-poll", keysPoll,
+		"how often to look at the keys file for changes, and load it when it changed; 0 for only on SIGHUP (env EVENTLOG_KEYS_POLL)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", envOr(e, "EVENTLOG_TLS_CERT", ""),
 		"server certificate chain, PEM `file`; with --tls-key, serve gRPC and HTTP over TLS (env EVENTLOG_TLS_CERT)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", envOr(e, "EVENTLOG_TLS_KEY", ""),
@@ -138,6 +150,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if err := noArgs(serveHelp, rest); err != nil {
 		return err
+	}
+	dbFrom := "--db"
+	if !isSet(fs, "db") && e.getenv("EVENTLOG_DB") != "" {
+		dbFrom = "EVENTLOG_DB"
+	}
+	if _, err := checkDB(dbFrom, cfg.db); err != nil {
+		return err
+	}
+	if cfg.keysPoll < 0 {
+		return usagef("--keys-poll: want a duration of 0 or more, such as 5s, got %s", cfg.keysPoll)
 	}
 	if cfg.maxStreams < 1 {
 		return usagef("--max-streams: want 1 or more, got %d", cfg.maxStreams)
@@ -206,11 +228,13 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *accesslog.Logger) error {
 	var guard *auth.Guard
+	var keysSum [sha256.Size]byte // of the keys file loaded
 	if cfg.keysFile != "" {
-		ks, err := auth.LoadFile(cfg.keysFile)
+		ks, sum, err := loadKeys(cfg.keysFile)
 		if err != nil {
 			return fmt.Errorf("--keys: %w", err)
 		}
+		keysSum = sum
 		guard = auth.NewGuard(ks, log)
 		if access != nil {
 			guard.OnKey(accesslog.SetUser) // the key's name on the access line
@@ -321,7 +345,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 	reloaded := make(chan struct{})
 	go func() {
 		defer close(reloaded)
-		reloadKeys(reloadCtx, cfg, guard, log)
+		reloadKeys(reloadCtx, cfg, guard, keysSum, log)
 	}()
 	defer func() { stopReload(); <-reloaded }()
 
@@ -341,7 +365,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			closeListeners()
 			return err
 		}
-		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes})
+		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes,
+			Version: version.Get().String()})
 		if err != nil {
 			gwConn.Close()
 			srv.Close()
@@ -378,7 +403,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		}()
 		log.Info("serving HTTP", "addr", httpLis.Addr().String(), "tls", tlsMode(tlsConf))
 	}
-	attrs := []any{"addr", lis.Addr().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
+	attrs := []any{"addr", lis.Addr().String(), "pid", os.Getpid(), "version", version.Get().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
 		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout, "tls", tlsMode(tlsConf)}
 	if guard != nil {
 		attrs = append(attrs, "keys", guard.Keys().Len())
@@ -483,30 +508,6 @@ const (
 	maxStreamsPerConn = 256
 	maxHeaderBytes    = 64 << 10
 )
-
-// reloadKeys reads the keys file again each time cfg.reload delivers, until
-// ctx ends. A file that does not load is reported and the keys in use are
-// kept.
-func reloadKeys(ctx context.Context, cfg serveConfig, guard *auth.Guard, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-cfg.reload:
-		}
-		if guard == nil {
-			log.Info("reload: no keys file (--keys) to read; nothing to do")
-			continue
-		}
-		ks, err := auth.LoadFile(cfg.keysFile)
-		if err != nil {
-			log.Error("reload API keys failed: keeping the keys in use", "keys", guard.Keys().Len(), "err", err)
-			continue
-		}
-		guard.Set(ks)
-		log.Info("reloaded API keys", "file", cfg.keysFile, "keys", ks.Len())
-	}
-}
 
 // checkListen checks the address given to flag and reports whether it is a
 // loopback address. Without API keys it refuses any other: anyone who can

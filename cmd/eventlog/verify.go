@@ -34,7 +34,8 @@ It asks the server (VerifyChain, which needs a key with the read scope), or
 with --db reads the database directly, read-only. --from and --to limit the
 check to a range of ids. Progress goes to standard error on long runs.
 
-On success it prints the last id checked and its hash: kept somewhere else,
+On success it prints the last id checked and its hash, in base64 as the
+API and "eventlog get" show it: kept somewhere else,
 that hash lets a later check show that nothing up to that id was rewritten,
 even by someone who could also rewrite the head.
 
@@ -60,7 +61,7 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.server, "server", defaultServer, "`address` of the eventlog server; when not given, $"+serverEnv+" if set")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "deadline of each call to the server; 0 for none")
 	o.conn.register(fs)
-	fs.StringVar(&o.db, "db", "", "check this database directly instead of asking a server: a SQLite file or a postgres:// `DSN`")
+	fs.StringVar(&o.db, "db", "", "check this database (`DSN`) directly instead of asking a server: "+dbHelp)
 	fs.Int64Var(&o.from, "from", 0, "first `id` to check; 0 for the first entry")
 	fs.Int64Var(&o.to, "to", 0, "last `id` to check; 0 for the end of the log, which checks the head too")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error every `interval`; 0 for never")
@@ -76,6 +77,11 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	}
 	if o.to != 0 && o.to < max(o.from, 1) {
 		return nil, usagef("--to %d is before --from %d", o.to, o.from)
+	}
+	if o.db != "" {
+		if _, err := checkDB("--db", o.db); err != nil {
+			return nil, err
+		}
 	}
 	if o.db != "" && isSet(fs, "server") {
 		return nil, usagef("--db and --server cannot be combined: check the database directly or ask a server")
@@ -216,7 +222,7 @@ func report(w io.Writer, r *eventlog.VerifyResult) error {
 	}
 	fmt.Fprintf(w, "OK: %s\n", checked)
 	if r.End > 0 {
-		fmt.Fprintf(w, "entry %d hash %x\n", r.End, r.EndHash)
+		fmt.Fprintf(w, "entry %d hash %s (base64, as in the entry's \"hash\" field)\n", r.End, eventlog.HashString(r.EndHash))
 	}
 	if r.HeadChecked {
 		fmt.Fprintf(w, "head: last id %d matches the last entry\n", r.Head.LastID)
