@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,8 +18,11 @@ import (
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	_ "google.golang.org/grpc/encoding/proto" // registers the "proto" codec
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -175,7 +180,7 @@ func (s *Server) Start(ctx context.Context) error {
 // Register adds the service, the standard health service and server
 // reflection to g.
 func (s *Server) Register(g *grpc.Server) {
-	eventlogv1.RegisterEventLogServiceServer(g, s)
+	g.RegisterService(&serviceDesc, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -393,4 +398,102 @@ func (s *Server) VerifyChain(ctx context.Context, req *eventlogv1.VerifyChainReq
 		s.log.WarnContext(ctx, "hash chain broken", "id", res.Break.ID, "kind", res.Break.Kind.String(), "problem", res.Break.Problem)
 	}
 	return verifyToProto(&res), nil
+}
+
+// serviceDesc is the generated description of EventLogService with each
+// method's handler wrapped by undecodable.
+var serviceDesc = func() grpc.ServiceDesc {
+	d := eventlogv1.EventLogService_ServiceDesc
+	d.Methods = slices.Clone(d.Methods)
+	for i := range d.Methods {
+		d.Methods[i].Handler = undecodable(d.ServiceName, d.Methods[i].MethodName, d.Methods[i].Handler)
+	}
+	d.Streams = slices.Clone(d.Streams)
+	for i := range d.Streams {
+		h := d.Streams[i].Handler
+		d.Streams[i].Handler = func(srv any, stream grpc.ServerStream) error {
+			return h(srv, &decodingStream{stream})
+		}
+	}
+	return d
+}()
+
+// Requests that cannot be decoded.
+//
+// gRPC answers a request it cannot decode (bytes that are not the message,
+// a string that is not UTF-8, nesting deeper than protobuf allows) with
+// INTERNAL, at once and before any interceptor runs: the access log never
+// sees it, and the caller is told that the server failed. Codec decodes
+// the service's requests instead, and when one cannot be decoded it leaves
+// the message empty and notes why; the handler (undecodable,
+// decodingStream) then fails the call with INVALID_ARGUMENT, after the
+// interceptors, like any other bad request.
+
+// Codec is the server's codec: protobuf, with the service's undecodable
+// requests reported as above. Serve with grpc.ForceServerCodecV2(Codec).
+var Codec encoding.CodecV2 = requestCodec{encoding.GetCodecV2("proto")}
+
+type requestCodec struct{ encoding.CodecV2 }
+
+// undecoded holds, per request message, why it could not be decoded,
+// until its handler takes it.
+var undecoded sync.Map
+
+func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	err := c.CodecV2.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	m, ok := v.(proto.Message)
+	if !ok || m.ProtoReflect().Descriptor().ParentFile().Package() != "eventlog.v1" {
+		return err
+	}
+	proto.Reset(m)
+	undecoded.Store(m, err)
+	return nil
+}
+
+// decodeError returns the error that decoding m met, if any.
+func decodeError(m any) error {
+	err, ok := undecoded.LoadAndDelete(m)
+	if !ok {
+		return nil
+	}
+	return status.Errorf(codes.InvalidArgument, "the request cannot be decoded as %s: %v",
+		m.(proto.Message).ProtoReflect().Descriptor().FullName(), err)
+}
+
+// undecodable fails a unary call whose request could not be decoded with
+// INVALID_ARGUMENT, and runs the interceptors for it as for any other call,
+// so that it is authenticated and logged; the generated handler decodes the
+// request before it calls them. A request refused while being received
+// (too large) is treated the same way.
+func undecodable(service, method string, h grpc.MethodHandler) grpc.MethodHandler {
+	full := "/" + service + "/" + method
+	return func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+		var decodeErr error
+		resp, err := h(srv, ctx, func(m any) error {
+			decodeErr = dec(m)
+			if decodeErr == nil {
+				decodeErr = decodeError(m)
+			}
+			return decodeErr
+		}, interceptor)
+		if decodeErr == nil || interceptor == nil {
+			return resp, err
+		}
+		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: full}
+		return interceptor(ctx, nil, info, func(context.Context, any) (any, error) { return nil, decodeErr })
+	}
+}
+
+// decodingStream gives a streaming call's requests that cannot be decoded
+// the same status as unary ones.
+type decodingStream struct{ grpc.ServerStream }
+
+func (s *decodingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return decodeError(m)
 }

@@ -326,6 +326,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageBytes),
+		grpc.ForceServerCodecV2(server.Codec),
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
 		grpc.ChainUnaryInterceptor(unary...),
