@@ -190,7 +190,7 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 	if !store.IsPostgres(*db) {
 		return usagef("--db: want a postgres:// URL; a SQLite log is protected by its file's permissions")
 	}
-	st, err := store.Open(ctx, store.Config{DSN: *db})
+	st, err := openStore(ctx, store.Config{DSN: *db})
 	if err != nil {
 		return err
 	}

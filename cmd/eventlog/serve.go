@@ -11,7 +11,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -95,7 +94,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.db, "db", envOr(e, "EVENTLOG_DB", "eventlog.db"),
-		"database: a SQLite file path, or a postgres:// URL (env EVENTLOG_DB)")
+		"database: a SQLite file path, or a postgres:// URL; a password in it is masked in logs (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
 		"address for the gRPC API (env EVENTLOG_GRPC_ADDR)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", envOr(e, "EVENTLOG_HTTP_ADDR", "127.0.0.1:8080"),
@@ -257,7 +256,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 	if err != nil {
 		return fmt.Errorf("--rules: %w", err)
 	}
-	st, err := store.Open(ctx, store.Config{DSN: cfg.db, Expander: engine})
+	st, err := openStore(ctx, store.Config{DSN: cfg.db, Expander: engine})
 	if err != nil {
 		return err
 	}
@@ -558,18 +557,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
-}
-
-// redactDSN hides the password of a database URL, for logs.
-func redactDSN(dsn string) string {
-	if !store.IsPostgres(dsn) {
-		return dsn
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 func rulesName(path string) string {
