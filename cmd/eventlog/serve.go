@@ -340,7 +340,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			closeListeners()
 			return err
 		}
-		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes})
+		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log,
+			MaxRequestBytes: maxMessageBytes, MaxHeaderBytes: maxHeaderBytes})
 		if err != nil {
 			gwConn.Close()
 			srv.Close()
@@ -353,6 +354,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 		}
 		hs = &http.Server{
 			Handler:           h,
+			MaxHeaderBytes:    maxHTTPHeaderBytes,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -475,12 +477,16 @@ func gatewayConn(l *inproc.Listener, access *accesslog.Logger) (*grpc.ClientConn
 // entries with large details fits) is refused with RESOURCE_EXHAUSTED; a
 // connection runs at most maxStreamsPerConn calls at once (more wait for a
 // free one); request headers, the API key among them, are bounded by
-// maxHeaderBytes. StreamEvents calls are bounded over all connections by
+// maxHeaderBytes, for gRPC calls and for the calls the gateway makes of
+// REST requests (a request past it gets 431). The HTTP server reads at
+// most maxHTTPHeaderBytes of a request's headers, and answers 431 itself
+// past that. StreamEvents calls are bounded over all connections by
 // --max-streams.
 const (
-	maxMessageBytes   = 16 << 20
-	maxStreamsPerConn = 256
-	maxHeaderBytes    = 64 << 10
+	maxMessageBytes    = 16 << 20
+	maxStreamsPerConn  = 256
+	maxHeaderBytes     = 64 << 10
+	maxHTTPHeaderBytes = 1 << 20
 )
 
 // reloadKeys reads the keys file again each time cfg.reload delivers, until
