@@ -9,14 +9,20 @@
 // callers as it does to gRPC ones. The Authorization header is forwarded as
 // the call's "authorization" metadata.
 //
+// A request with a body (POST, PUT, PATCH or DELETE) must send it as JSON,
+// with Content-Type application/json (a charset, if given, must be UTF-8):
+// a browser sends any other type, such as text/plain, across origins
+// without asking the server first.
+//
 // Errors are google.rpc.Status as JSON ({"code": 3, "message": "...",
 // "details": [...]}), with code the gRPC code and the HTTP status that
 // grpc-gateway maps it to (400, 401, 403, 404, 409, 429, 503, ...). A body
 // over the size limit gets 413 and code 8 (RESOURCE_EXHAUSTED); headers over
-// the limit on the call's metadata get 431 and code 8; a body that is not
+// the limit on the call's metadata get 431 and code 8; a body of another
+// Content-Type gets 415 and code 3 (INVALID_ARGUMENT); a body that is not
 // JSON, has an unknown field or a value of the wrong type, and a query
 // parameter that names no field or holds a value of the wrong type, get 400
-// and code 3 (INVALID_ARGUMENT).
+// and code 3.
 package gateway
 
 import (
@@ -27,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -118,7 +125,7 @@ func New(cfg Config) (*Gateway, error) {
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status {
 			return status.Convert(validUTF8(err))
 		}),
-		runtime.WithMiddlewares(g.checkQuery),
+		runtime.WithMiddlewares(g.checkContentType, g.checkQuery),
 		// A POST is a write: never let a form body turn it into a read, nor
 		// a header turn it into another method.
 		runtime.WithDisablePathLengthFallback(),
@@ -151,6 +158,62 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(innermost(w), r.Body, g.maxBody)}
 	}
 	g.mux.ServeHTTP(w, r)
+}
+
+// WriteError answers r with err as the gateway answers its own errors: a
+// google.rpc.Status in JSON with err's gRPC code, and httpStatus, or the
+// HTTP status of that code when httpStatus is 0.
+func (g *Gateway) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, err error) {
+	if httpStatus != 0 {
+		err = &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: err}
+	}
+	_, out := runtime.MarshalerForRequest(g.mux, r)
+	g.handleError(r.Context(), g.mux, out, w, r, err)
+}
+
+// checkContentType is a grpc-gateway middleware that refuses a body that is
+// not JSON by its Content-Type. The decoder would refuse most such bodies
+// anyway, but the type is what tells a browser's cross-origin request from
+// a page apart: a form or text/plain is sent without a CORS preflight, and
+// can be made to parse as JSON.
+func (g *Gateway) checkContentType(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			if r.ContentLength != 0 { // -1: a body of unknown length
+				if err := jsonContentType(r.Header.Values("Content-Type")); err != nil {
+					g.WriteError(w, r, http.StatusUnsupportedMediaType, err)
+					return
+				}
+			}
+		}
+		next(w, r, pathParams)
+	}
+}
+
+// jsonContentType returns an INVALID_ARGUMENT status error unless ct, the
+// Content-Type header's values, is application/json, with no charset or
+// UTF-8.
+func jsonContentType(ct []string) error {
+	const want = "send the body as JSON with the header Content-Type: application/json"
+	switch len(ct) {
+	case 0:
+		return status.Errorf(codes.InvalidArgument, "a request body needs a Content-Type: %s", want)
+	case 1:
+	default:
+		return status.Errorf(codes.InvalidArgument, "Content-Type given %d times: %s", len(ct), want)
+	}
+	media, params, err := mime.ParseMediaType(ct[0])
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q: %v; %s", ct[0], err, want)
+	}
+	if media != "application/json" {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q is not JSON: %s", ct[0], want)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q: JSON is UTF-8; send charset=utf-8 or no charset", ct[0])
+	}
+	return nil
 }
 
 // innermost unwraps w as http.ResponseController does, so that

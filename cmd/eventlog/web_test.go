@@ -92,6 +92,69 @@ func checkRefusal(t *testing.T, resp webResponse, status int, code codes.Code, w
 	}
 }
 
+// TestContentType: a body must be JSON by its Content-Type; a page can send
+// text/plain or a form to any origin without a preflight.
+func TestContentType(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "ct.db"))
+	entry := `{"event":{"eventType":"EVENT_TYPE_EDIT","actor":{"name":"a"},"contentType":"T","objectId":"1"}}`
+	const do = "send the body as JSON with the header Content-Type: application/json"
+	for _, tt := range []struct {
+		name        string
+		contentType string // "-": none
+		body        string
+		wantStatus  int
+		wantMessage string
+	}{
+		{"TextPlain", "text/plain", entry, 415, `Content-Type "text/plain" is not JSON: ` + do},
+		{"TextPlainCharset", "text/plain; charset=utf-8", entry, 415, "is not JSON"},
+		{"Form", "application/x-www-form-urlencoded", entry, 415, "is not JSON"},
+		{"Multipart", "multipart/form-data; boundary=x", entry, 415, "is not JSON"},
+		{"None", "-", entry, 415, "a request body needs a Content-Type: " + do},
+		{"Unparsable", "application/json; charset", entry, 415, do},
+		{"OtherCharset", "application/json; charset=iso-8859-1", entry, 415, "JSON is UTF-8; send charset=utf-8 or no charset"},
+		{"JSON", "application/json", entry, 200, ""},
+		{"JSONCharset", "application/json; charset=UTF-8", entry, 200, ""},
+		{"JSONUpperCase", "Application/JSON", entry, 200, ""},
+		// No body: nothing for a page to smuggle, and the request fails on
+		// its own.
+		{"NoBody", "-", "", 400, "event: required"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := send(t, ts, webRequest{method: "POST", path: "/v1/events", body: tt.body, header: []string{"Content-Type", tt.contentType}})
+			switch tt.wantStatus {
+			case 200:
+				if resp.status != 200 {
+					t.Errorf("POST /v1/events with %s = %d %s, want 200", tt.contentType, resp.status, resp.body)
+				}
+			case 415:
+				checkRefusal(t, resp, 415, codes.InvalidArgument, tt.wantMessage)
+			default:
+				checkRefusal(t, resp, tt.wantStatus, codes.InvalidArgument, tt.wantMessage)
+			}
+		})
+	}
+	// Only the JSON ones were written.
+	var list struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(send(t, ts, webRequest{method: "GET", path: "/v1/events"}).body), &list); err != nil || len(list.Events) != 3 {
+		t.Errorf("the log has %d entries (%v), want the 3 JSON writes", len(list.Events), err)
+	}
+	// Every route with a body checks it; an unknown path is still 404.
+	for _, r := range apiRoutes(t) {
+		if r.method != "POST" {
+			continue
+		}
+		resp := send(t, ts, webRequest{method: r.method, path: r.path, body: "{}", header: []string{"Content-Type", "text/plain"}})
+		checkRefusal(t, resp, 415, codes.InvalidArgument, "is not JSON")
+	}
+	checkRefusal(t, send(t, ts, webRequest{method: "POST", path: "/v1/nothing", body: "{}", header: []string{"Content-Type", "text/plain"}}),
+		404, codes.NotFound)
+	waitFor(t, "the access line of a refused body", func() bool {
+		return strings.Contains(ts.logs.String(), `"POST /v1/events HTTP/1.1" 415 `)
+	})
+}
+
 // TestHTTPHeaderLimit: headers that would make the gateway's call larger
 // than the gRPC server's limit on headers get 431, not the 500 of the
 // call's failure.
