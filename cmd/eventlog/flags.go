@@ -1,6 +1,9 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // envOr returns the environment variable key, or def when it is unset or
 // empty. Flags use it for their defaults, so a flag beats the environment,
@@ -23,4 +26,42 @@ func envInt(e *env, key string, def int) (int, error) {
 		return 0, usagef("%s: want a whole number, got %q", key, v)
 	}
 	return n, nil
+}
+
+// listFlag is a flag that takes a comma-separated list, and may be given
+// more than once. Its first use on the command line replaces the value from
+// the environment.
+type listFlag struct {
+	values []string
+	set    bool
+}
+
+// newListFlag returns a listFlag holding the comma-separated list env.
+func newListFlag(env string) *listFlag {
+	l := &listFlag{}
+	l.add(env)
+	return l
+}
+
+func (l *listFlag) add(s string) {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			l.values = append(l.values, v)
+		}
+	}
+}
+
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.values, ",")
+}
+
+func (l *listFlag) Set(s string) error {
+	if !l.set {
+		l.values, l.set = nil, true
+	}
+	l.add(s)
+	return nil
 }

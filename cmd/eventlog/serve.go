@@ -46,6 +46,11 @@ type serveConfig struct {
 	tlsKey          string
 	tlsClientCA     string
 	debugAddr       string
+	// httpHosts are the names besides localhost and IP addresses that
+	// HTTP requests may give as their Host (--http-host); allowOrigins are
+	// the origins of web pages that may call the REST API (--allow-origin).
+	httpHosts    []string
+	allowOrigins []string
 	// reload, when it delivers, makes the server read the keys file
 	// again; runServe connects it to SIGHUP.
 	reload <-chan os.Signal
@@ -79,6 +84,15 @@ read and write the log.
 --tls-cert and --tls-key serve gRPC and HTTP over TLS; --tls-client-ca also
 requires clients to present a certificate signed by that CA (mutual TLS).
 
+Web pages in a browser on the same machine cannot use the REST API: a
+request whose Origin is not the server's own gets 403 unless --allow-origin
+names that origin (CORS preflights from it are then answered), and a body
+must be JSON (Content-Type: application/json; others get 415). Against DNS
+rebinding, an HTTP request must name the server as localhost or an IP
+address in its Host header, or as a name given to --http-host; others get
+403. That check is made without API keys, and with them only when
+--http-host is given.
+
 Each flag falls back to the environment variable named in its description.
 The Go collector runs at GOGC=200 unless GOGC is set.`,
 	example: `  eventlog serve                                   # SQLite file eventlog.db here
@@ -87,6 +101,7 @@ The Go collector runs at GOGC=200 unless GOGC is set.`,
       --grpc-addr :50051 --http-addr :8443 --keys /etc/eventlog/keys \
       --tls-cert cert.pem --tls-key key.pem
   eventlog serve --http-addr '' --access-log /var/log/eventlog/access.log
+  eventlog serve --allow-origin http://localhost:3000  # a dashboard in development
   curl 'http://127.0.0.1:8080/v1/events?actor=alice&page_size=10'`,
 }
 
@@ -119,6 +134,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"propagation rules `file` (YAML); CRADLE's defaults when empty (env EVENTLOG_RULES)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", envOr(e, "EVENTLOG_DEBUG_ADDR", ""),
 		"loopback address for Go's profiler at /debug/pprof/; off when empty (env EVENTLOG_DEBUG_ADDR)")
+	httpHosts := newListFlag(e.getenv("EVENTLOG_HTTP_HOST"))
+	fs.Var(httpHosts, "http-host",
+		"more `names` that HTTP requests may give as their Host, comma-separated; localhost and IP addresses always may (env EVENTLOG_HTTP_HOST)")
+	allowOrigins := newListFlag(e.getenv("EVENTLOG_ALLOW_ORIGIN"))
+	fs.Var(allowOrigins, "allow-origin",
+		"`origins` of web pages that may call the REST API, comma-separated, such as https://dash.example.com (env EVENTLOG_ALLOW_ORIGIN)")
 	fanout, err := envInt(e, "EVENTLOG_MAX_FANOUT", eventlog.DefaultMaxFanout)
 	if err != nil {
 		return err
@@ -146,6 +167,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if cfg.httpAddr == "off" {
 		cfg.httpAddr = ""
+	}
+	if cfg.httpHosts, err = parseHosts(httpHosts.values); err != nil {
+		return err
+	}
+	if cfg.allowOrigins, err = parseOrigins(allowOrigins.values); err != nil {
+		return err
 	}
 	logger, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
@@ -348,7 +375,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			closeListeners()
 			return err
 		}
-		var h http.Handler = gw
+		// The guard is inside the access log, so that refused requests
+		// have their lines too.
+		var h http.Handler = &webGuard{next: gw, fail: gw.WriteError,
+			checkHost: guard == nil || len(cfg.httpHosts) > 0, hosts: cfg.httpHosts, origins: cfg.allowOrigins}
 		if access != nil {
 			h = access.HTTP(h)
 		}
