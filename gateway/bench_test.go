@@ -80,8 +80,10 @@ func benchGateway(b *testing.B, out io.Writer, tcp bool) http.Handler {
 	}
 	// One entry to fetch.
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("POST", "/v1/events", strings.NewReader(
-		`{"event":{"eventType":"EVENT_TYPE_EDIT","actor":{"id":"7","name":"bob"},"contentType":"Note","objectId":"n-1","details":{"a":1}}}`)))
+	r := httptest.NewRequest("POST", "/v1/events", strings.NewReader(
+		`{"event":{"eventType":"EVENT_TYPE_EDIT","actor":{"id":"7","name":"bob"},"contentType":"Note","objectId":"n-1","details":{"a":1}}}`))
+	r.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(w, r)
 	if w.Code != 200 {
 		b.Fatalf("POST /v1/events = %d %s", w.Code, w.Body)
 	}

@@ -94,6 +94,7 @@ func FuzzBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		path := routes[int(route)%len(routes)]
 		r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		gw.ServeHTTP(w, r)
 		checkClientError(t, w, "POST "+path+" "+string(body))

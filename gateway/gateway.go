@@ -9,24 +9,34 @@
 // callers as it does to gRPC ones. The Authorization header is forwarded as
 // the call's "authorization" metadata.
 //
+// A request with a body (POST, PUT, PATCH or DELETE) must send it as JSON,
+// with Content-Type application/json (a charset, if given, must be UTF-8):
+// a browser sends any other type, such as text/plain, across origins
+// without asking the server first.
+//
 // Errors are google.rpc.Status as JSON ({"code": 3, "message": "...",
 // "details": [...]}), with code the gRPC code and the HTTP status that
 // grpc-gateway maps it to (400, 401, 403, 404, 409, 429, 503, ...). A body
-// over the size limit gets 413 and code 8 (RESOURCE_EXHAUSTED); a body that
-// is not JSON, has an unknown field or a value of the wrong type, and a query
+// over the size limit gets 413 and code 8 (RESOURCE_EXHAUSTED); headers over
+// the limit on the call's metadata get 431 and code 8; a body of another
+// Content-Type gets 415 and code 3 (INVALID_ARGUMENT); a body that is not
+// JSON, has an unknown field or a value of the wrong type, and a query
 // parameter that names no field or holds a value of the wrong type, get 400
-// and code 3 (INVALID_ARGUMENT).
+// and code 3.
 package gateway
 
 import (
 	"context"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +45,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -71,6 +82,13 @@ type Config struct {
 	// Version is the server's version, given as info.version in the
 	// OpenAPI description; the generated placeholder when empty.
 	Version string
+	// MaxHeaderBytes bounds the headers of the call that a request becomes,
+	// counted as HTTP/2 counts a header list (each field's name and value
+	// and 32 bytes); unbounded when 0. Set it to the gRPC server's
+	// grpc.MaxHeaderListSize: the client side of a connection refuses a
+	// call past the server's limit with INTERNAL, which reads as a fault of
+	// the server rather than of the request.
+	MaxHeaderBytes int64
 }
 
 // Gateway is the HTTP handler of the REST API.
@@ -120,13 +138,13 @@ func New(cfg Config) (*Gateway, error) {
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status {
 			return status.Convert(validUTF8(err))
 		}),
-		runtime.WithMiddlewares(g.checkQuery),
+		runtime.WithMiddlewares(g.checkContentType, g.checkQuery),
 		// A POST is a write: never let a form body turn it into a read, nor
 		// a header turn it into another method.
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithDisableHTTPMethodOverride(),
 	)
-	client := eventlogv1.NewEventLogServiceClient(limitedConn{cfg.Conn, g.maxBody})
+	client := eventlogv1.NewEventLogServiceClient(limitedConn{cfg.Conn, g.maxBody, cfg.MaxHeaderBytes})
 	if err := eventlogv1.RegisterEventLogServiceHandlerClient(context.Background(), g.mux, client); err != nil {
 		return nil, fmt.Errorf("gateway: register: %w", err)
 	}
@@ -155,6 +173,62 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mux.ServeHTTP(w, r)
 }
 
+// WriteError answers r with err as the gateway answers its own errors: a
+// google.rpc.Status in JSON with err's gRPC code, and httpStatus, or the
+// HTTP status of that code when httpStatus is 0.
+func (g *Gateway) WriteError(w http.ResponseWriter, r *http.Request, httpStatus int, err error) {
+	if httpStatus != 0 {
+		err = &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: err}
+	}
+	_, out := runtime.MarshalerForRequest(g.mux, r)
+	g.handleError(r.Context(), g.mux, out, w, r, err)
+}
+
+// checkContentType is a grpc-gateway middleware that refuses a body that is
+// not JSON by its Content-Type. The decoder would refuse most such bodies
+// anyway, but the type is what tells a browser's cross-origin request from
+// a page apart: a form or text/plain is sent without a CORS preflight, and
+// can be made to parse as JSON.
+func (g *Gateway) checkContentType(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, pathParams map[string]string) {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			if r.ContentLength != 0 { // -1: a body of unknown length
+				if err := jsonContentType(r.Header.Values("Content-Type")); err != nil {
+					g.WriteError(w, r, http.StatusUnsupportedMediaType, err)
+					return
+				}
+			}
+		}
+		next(w, r, pathParams)
+	}
+}
+
+// jsonContentType returns an INVALID_ARGUMENT status error unless ct, the
+// Content-Type header's values, is application/json, with no charset or
+// UTF-8.
+func jsonContentType(ct []string) error {
+	const want = "send the body as JSON with the header Content-Type: application/json"
+	switch len(ct) {
+	case 0:
+		return status.Errorf(codes.InvalidArgument, "a request body needs a Content-Type: %s", want)
+	case 1:
+	default:
+		return status.Errorf(codes.InvalidArgument, "Content-Type given %d times: %s", len(ct), want)
+	}
+	media, params, err := mime.ParseMediaType(ct[0])
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q: %v; %s", ct[0], err, want)
+	}
+	if media != "application/json" {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q is not JSON: %s", ct[0], want)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return status.Errorf(codes.InvalidArgument, "Content-Type %q: JSON is UTF-8; send charset=utf-8 or no charset", ct[0])
+	}
+	return nil
+}
+
 // innermost unwraps w as http.ResponseController does, so that
 // http.MaxBytesReader can tell the server to close the connection after a
 // body over the limit.
@@ -170,16 +244,22 @@ func innermost(w http.ResponseWriter) http.ResponseWriter {
 
 // handleError writes err as grpc-gateway does, except that a request over
 // the size limit gets 413 rather than the 400 of a body that cannot be read
-// or the 429 of RESOURCE_EXHAUSTED.
+// or the 429 of RESOURCE_EXHAUSTED, and headers over the limit get 431.
 func (g *Gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	var tooLarge *tooLargeError
+	var (
+		tooLarge   *tooLargeError
+		bigHeaders *headersTooLargeError
+	)
 	if !errors.As(err, &tooLarge) {
 		if b, ok := r.Body.(*limitedBody); ok && b.exceeded {
 			tooLarge = &tooLargeError{limit: g.maxBody}
 		}
 	}
-	if tooLarge != nil {
+	switch {
+	case tooLarge != nil:
 		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: tooLarge}
+	case errors.As(err, &bigHeaders):
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestHeaderFieldsTooLarge, Err: bigHeaders}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, validUTF8(err))
 }
@@ -299,6 +379,14 @@ func (e *tooLargeError) GRPCStatus() *status.Status {
 	return status.New(codes.ResourceExhausted, e.Error())
 }
 
+// kibText is bytesText for limits in KiB.
+func kibText(n int64) string {
+	if n >= 1<<10 && n < 1<<20 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return bytesText(n)
+}
+
 func bytesText(n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
 		return fmt.Sprintf("%d MiB", n>>20)
@@ -306,20 +394,101 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// limitedConn refuses a call whose request message is over the limit. A
-// JSON body within the limit can decode into a larger message (a number in
-// details takes 2 bytes as JSON and 11 as protobuf); the gRPC server would
-// refuse it with RESOURCE_EXHAUSTED, which reads as "too many requests".
+// limitedConn refuses a call whose request message or headers are over the
+// limits. A JSON body within the limit can decode into a larger message (a
+// number in details takes 2 bytes as JSON and 11 as protobuf); the gRPC
+// server would refuse it with RESOURCE_EXHAUSTED, which reads as "too many
+// requests". Headers past the server's limit on a header list would fail
+// the call with INTERNAL.
 type limitedConn struct {
 	grpc.ClientConnInterface
-	max int64
+	max        int64
+	maxHeaders int64 // 0: unbounded
 }
 
 func (c limitedConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if err := c.checkHeaders(ctx, method); err != nil {
+		return err
+	}
 	if m, ok := args.(proto.Message); ok {
 		if n := proto.Size(m); int64(n) > c.max {
 			return &tooLargeError{limit: c.max, message: n}
 		}
 	}
 	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
+
+func (c limitedConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if err := c.checkHeaders(ctx, method); err != nil {
+		return nil, err
+	}
+	return c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
+}
+
+// headerReserve is room, in a call's header list, for the fields that gRPC
+// and the connection's interceptors add to the metadata: :method, :scheme,
+// :authority, content-type, user-agent, te, grpc-timeout,
+// grpc-accept-encoding and the access log's token take some 600 bytes. The
+// call's :path is counted apart.
+const headerReserve = 1024
+
+// checkHeaders returns a *headersTooLargeError when the metadata that
+// grpc-gateway made of a request's headers, with the fields gRPC adds, is
+// over the limit, counted as gRPC counts it before sending.
+func (c limitedConn) checkHeaders(ctx context.Context, method string) error {
+	if c.maxHeaders <= 0 {
+		return nil
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	size := int64(len(":path") + len(method) + hpackFieldOverhead + headerReserve)
+	sizes := make(map[string]int64, len(md))
+	for k, vs := range md {
+		for _, v := range vs {
+			n := len(v)
+			if strings.HasSuffix(k, "-bin") { // sent in base64
+				n = base64.RawStdEncoding.EncodedLen(n)
+			}
+			sizes[k] += int64(len(k) + n + hpackFieldOverhead)
+		}
+		size += sizes[k]
+	}
+	if size <= c.maxHeaders {
+		return nil
+	}
+	var largest string
+	for k, n := range sizes {
+		if largest == "" || n > sizes[largest] || n == sizes[largest] && k < largest {
+			largest = k
+		}
+	}
+	return &headersTooLargeError{size: size, limit: c.maxHeaders, largest: headerName(largest), largestSize: sizes[largest]}
+}
+
+// hpackFieldOverhead is what HTTP/2 adds to the length of a header field's
+// name and value when it bounds a header list (RFC 9113, section 6.5.2).
+const hpackFieldOverhead = 32
+
+// headerName is the HTTP header that metadata key k came from.
+func headerName(k string) string {
+	k = strings.TrimPrefix(k, strings.ToLower(runtime.MetadataPrefix))
+	return textproto.CanonicalMIMEHeaderKey(k)
+}
+
+// headersTooLargeError is a request whose headers make a call's metadata
+// larger than the gRPC server accepts.
+type headersTooLargeError struct {
+	size, limit int64
+	largest     string // the header that takes the most
+	largestSize int64
+}
+
+func (e *headersTooLargeError) Error() string {
+	return fmt.Sprintf("request headers too large: they take %d bytes as the call's metadata, over the limit of %s; "+
+		"the largest is %s (%d bytes): send it shorter, or leave it out", e.size, kibText(e.limit), e.largest, e.largestSize)
+}
+
+// GRPCStatus makes the error RESOURCE_EXHAUSTED, as for a message over the
+// limit.
+func (e *headersTooLargeError) GRPCStatus() *status.Status {
+	return status.New(codes.ResourceExhausted, e.Error())
 }

@@ -286,6 +286,7 @@ func do(h http.Handler, method, target, body string, header ...string) response 
 		r = httptest.NewRequest(method, target, nil)
 	} else {
 		r = httptest.NewRequest(method, target, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
@@ -484,6 +485,7 @@ func TestRequestErrors(t *testing.T) {
 				}
 			}
 			r := httptest.NewRequest(tt.method, tt.target, body)
+			r.Header.Set("Content-Type", "application/json")
 			if tt.chunked {
 				r.ContentLength = -1
 			}

@@ -500,15 +500,23 @@ func testEndToEnd(t *testing.T, db string) {
 	ts.stop(t)
 	ts2 := startServer(t, db)
 	c2 := eventlogv1.NewEventLogServiceClient(ts2.conn(t))
-	again, err := c2.LogEvent(ctx, &eventlogv1.LogEventRequest{
-		Event:          newEvent(eventlogv1.EventType_EVENT_TYPE_DELETE, "x", "Other", "9"),
-		IdempotencyKey: "e2e-1",
-	})
+	same := newEvent(eventlogv1.EventType_EVENT_TYPE_CREATE, "alice", "Entry", "42")
+	same.ObjectRepr = "Phishing campaign"
+	same.Details = details(t, map[string]any{"n": 3, "field": "name"})
+	again, err := c2.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: same, IdempotencyKey: "e2e-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(first, again.GetEvent(), protocmp.Transform()); diff != "" {
 		t.Errorf("after restart, a retry with the same key (-first +retry):\n%s", diff)
+	}
+	// The key with another request is refused, naming the key and entry.
+	_, err = c2.LogEvent(ctx, &eventlogv1.LogEventRequest{
+		Event:          newEvent(eventlogv1.EventType_EVENT_TYPE_DELETE, "x", "Other", "9"),
+		IdempotencyKey: "e2e-1",
+	})
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(err.Error(), `idempotency_key "e2e-1" already holds entry 1`) {
+		t.Errorf("after restart, the key with another request: %v, want ALREADY_EXISTS naming the key and entry 1", err)
 	}
 	if !strings.Contains(ts.logs.String(), "stopped") {
 		t.Errorf("the first server's log does not say it stopped:\n%s", ts.logs)

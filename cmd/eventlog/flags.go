@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventlog/eventlog/store"
@@ -55,4 +56,42 @@ func checkDB(name, dsn string) (string, error) {
 		return "", usagef("%s: %v", name, err)
 	}
 	return d, nil
+}
+
+// listFlag is a flag that takes a comma-separated list, and may be given
+// more than once. Its first use on the command line replaces the value from
+// the environment.
+type listFlag struct {
+	values []string
+	set    bool
+}
+
+// newListFlag returns a listFlag holding the comma-separated list env.
+func newListFlag(env string) *listFlag {
+	l := &listFlag{}
+	l.add(env)
+	return l
+}
+
+func (l *listFlag) add(s string) {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			l.values = append(l.values, v)
+		}
+	}
+}
+
+func (l *listFlag) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.values, ",")
+}
+
+func (l *listFlag) Set(s string) error {
+	if !l.set {
+		l.values, l.set = nil, true
+	}
+	l.add(s)
+	return nil
 }

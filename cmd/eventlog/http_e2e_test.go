@@ -62,6 +62,9 @@ func (c *restClient) do(method, path string, body []byte, header ...string) http
 		c.t.Fatal(err)
 	}
 	req.Header.Set("User-Agent", "e2e-test/1.0")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

@@ -196,7 +196,7 @@ func runGrant(ctx context.Context, e *env, args []string) error {
 		return usagef("--db: want a PostgreSQL database (a postgres:// URL or a keyword string such as 'host=db dbname=eventlog'), " +
 			"not a SQLite file: a SQLite log is protected by its file's permissions")
 	}
-	st, err := store.Open(ctx, store.Config{DSN: *db})
+	st, err := openStore(ctx, store.Config{DSN: *db})
 	if err != nil {
 		return err
 	}

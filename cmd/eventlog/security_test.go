@@ -947,6 +947,9 @@ func TestAuthEveryRoute(t *testing.T) {
 				if c.token != "" {
 					req.Header.Set("Authorization", "Bearer "+c.token)
 				}
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := hc.Do(req)
 				if err != nil {
 					t.Fatal(err)

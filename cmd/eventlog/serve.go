@@ -12,7 +12,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -49,6 +48,11 @@ type serveConfig struct {
 	tlsKey          string
 	tlsClientCA     string
 	debugAddr       string
+	// httpHosts are the names besides localhost and IP addresses that
+	// HTTP requests may give as their Host (--http-host); allowOrigins are
+	// the origins of web pages that may call the REST API (--allow-origin).
+	httpHosts    []string
+	allowOrigins []string
 	// reload, when it delivers, makes the server read the keys file
 	// again; runServe connects it to SIGHUP.
 	reload <-chan os.Signal
@@ -86,6 +90,15 @@ read and write the log.
 --tls-cert and --tls-key serve gRPC and HTTP over TLS; --tls-client-ca also
 requires clients to present a certificate signed by that CA (mutual TLS).
 
+Web pages in a browser on the same machine cannot use the REST API: a
+request whose Origin is not the server's own gets 403 unless --allow-origin
+names that origin (CORS preflights from it are then answered), and a body
+must be JSON (Content-Type: application/json; others get 415). Against DNS
+rebinding, an HTTP request must name the server as localhost or an IP
+address in its Host header, or as a name given to --http-host; others get
+403. That check is made without API keys, and with them only when
+--http-host is given.
+
 Each flag falls back to the environment variable named in its description.
 The Go collector runs at GOGC=200 unless GOGC is set.`,
 	example: `  eventlog serve                                   # SQLite file eventlog.db here
@@ -94,6 +107,7 @@ The Go collector runs at GOGC=200 unless GOGC is set.`,
       --grpc-addr :50051 --http-addr :8443 --keys /etc/eventlog/keys \
       --tls-cert cert.pem --tls-key key.pem
   eventlog serve --http-addr '' --access-log /var/log/eventlog/access.log
+  eventlog serve --allow-origin http://localhost:3000  # a dashboard in development
   curl 'http://127.0.0.1:8080/v1/events?actor=alice&page_size=10'`,
 }
 
@@ -101,7 +115,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.db, "db", envOr(e, "EVENTLOG_DB", "eventlog.db"),
-		"database: "+dbHelp+" (env EVENTLOG_DB)")
+		"database: "+dbHelp+"; a password in it is masked in logs (env EVENTLOG_DB)")
 	fs.StringVar(&cfg.grpcAddr, "grpc-addr", envOr(e, "EVENTLOG_GRPC_ADDR", "127.0.0.1:50051"),
 		"address for the gRPC API (env EVENTLOG_GRPC_ADDR)")
 	fs.StringVar(&cfg.httpAddr, "http-addr", envOr(e, "EVENTLOG_HTTP_ADDR", "127.0.0.1:8080"),
@@ -132,6 +146,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"propagation rules `file` (YAML); CRADLE's defaults when empty (env EVENTLOG_RULES)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", envOr(e, "EVENTLOG_DEBUG_ADDR", ""),
 		"loopback address for Go's profiler at /debug/pprof/; off when empty (env EVENTLOG_DEBUG_ADDR)")
+	httpHosts := newListFlag(e.getenv("EVENTLOG_HTTP_HOST"))
+	fs.Var(httpHosts, "http-host",
+		"more `names` that HTTP requests may give as their Host, comma-separated; localhost and IP addresses always may (env EVENTLOG_HTTP_HOST)")
+	allowOrigins := newListFlag(e.getenv("EVENTLOG_ALLOW_ORIGIN"))
+	fs.Var(allowOrigins, "allow-origin",
+		"`origins` of web pages that may call the REST API, comma-separated, such as https://dash.example.com (env EVENTLOG_ALLOW_ORIGIN)")
 	fanout, err := envInt(e, "EVENTLOG_MAX_FANOUT", eventlog.DefaultMaxFanout)
 	if err != nil {
 		return err
@@ -169,6 +189,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if cfg.httpAddr == "off" {
 		cfg.httpAddr = ""
+	}
+	if cfg.httpHosts, err = parseHosts(httpHosts.values); err != nil {
+		return err
+	}
+	if cfg.allowOrigins, err = parseOrigins(allowOrigins.values); err != nil {
+		return err
 	}
 	logger, err := newLogger(e.stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
@@ -281,7 +307,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 	if err != nil {
 		return fmt.Errorf("--rules: %w", err)
 	}
-	st, err := store.Open(ctx, store.Config{DSN: cfg.db, Expander: engine})
+	st, err := openStore(ctx, store.Config{DSN: cfg.db, Expander: engine})
 	if err != nil {
 		return err
 	}
@@ -366,20 +392,24 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *acces
 			closeListeners()
 			return err
 		}
-		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log, MaxRequestBytes: maxMessageBytes,
-			Version: version.Get().String()})
+		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log,
+			MaxRequestBytes: maxMessageBytes, MaxHeaderBytes: maxHeaderBytes, Version: version.Get().String()})
 		if err != nil {
 			gwConn.Close()
 			srv.Close()
 			closeListeners()
 			return err
 		}
-		var h http.Handler = gw
+		// The guard is inside the access log, so that refused requests
+		// have their lines too.
+		var h http.Handler = &webGuard{next: gw, fail: gw.WriteError,
+			checkHost: guard == nil || len(cfg.httpHosts) > 0, hosts: cfg.httpHosts, origins: cfg.allowOrigins}
 		if access != nil {
 			h = access.HTTP(h)
 		}
 		hs = &http.Server{
 			Handler:           h,
+			MaxHeaderBytes:    maxHTTPHeaderBytes,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -502,12 +532,16 @@ func gatewayConn(l *inproc.Listener, access *accesslog.Logger) (*grpc.ClientConn
 // entries with large details fits) is refused with RESOURCE_EXHAUSTED; a
 // connection runs at most maxStreamsPerConn calls at once (more wait for a
 // free one); request headers, the API key among them, are bounded by
-// maxHeaderBytes. StreamEvents calls are bounded over all connections by
+// maxHeaderBytes, for gRPC calls and for the calls the gateway makes of
+// REST requests (a request past it gets 431). The HTTP server reads at
+// most maxHTTPHeaderBytes of a request's headers, and answers 431 itself
+// past that. StreamEvents calls are bounded over all connections by
 // --max-streams.
 const (
-	maxMessageBytes   = 16 << 20
-	maxStreamsPerConn = 256
-	maxHeaderBytes    = 64 << 10
+	maxMessageBytes    = 16 << 20
+	maxStreamsPerConn  = 256
+	maxHeaderBytes     = 64 << 10
+	maxHTTPHeaderBytes = 1 << 20
 )
 
 // checkListen checks the address given to flag and reports whether it is a
@@ -560,18 +594,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
-}
-
-// redactDSN hides the password of a database URL, for logs.
-func redactDSN(dsn string) string {
-	if !store.IsPostgres(dsn) {
-		return dsn
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 func rulesName(path string) string {

@@ -120,7 +120,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 
 // verifyDB checks the database itself, opened read-only.
 func verifyDB(ctx context.Context, o *verifyOptions, p *progress) (eventlog.VerifyResult, error) {
-	st, err := store.Open(ctx, store.Config{DSN: o.db, ReadOnly: true})
+	st, err := openStore(ctx, store.Config{DSN: o.db, ReadOnly: true})
 	if err != nil {
 		return eventlog.VerifyResult{}, err
 	}
