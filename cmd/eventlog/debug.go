@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"google.golang.org/grpc/status"
 )
 
 // serveDebug serves Go's profiler on addr, which must be a loopback
@@ -31,7 +33,13 @@ func serveDebug(addr string, log *slog.Logger) (bound string, stop func(), err e
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// A page that rebinds a name to this address could read the profiles,
+	// and the command line among them (a --db password): only localhost
+	// and addresses are served, and no other origin.
+	guard := &webGuard{next: mux, checkHost: true, fail: func(w http.ResponseWriter, _ *http.Request, code int, err error) {
+		http.Error(w, status.Convert(err).Message(), code)
+	}}
+	hs := &http.Server{Handler: guard, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Warn("debug server", "err", err)

@@ -32,4 +32,22 @@ func TestServeDebug(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Errorf("GET /debug/pprof/ = %d %.80q, want the profiles' index", resp.StatusCode, body)
 	}
+	// A page of another name rebound to the address, or of another origin,
+	// reads nothing.
+	for _, h := range []http.Header{{"Host": {"attacker.example:6060"}}, {"Origin": {"http://attacker.example"}}} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/debug/pprof/cmdline", nil)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		req.Host = h.Get("Host")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET /debug/pprof/cmdline with %v = %d %.80q, want 403", h, resp.StatusCode, body)
+		}
+	}
 }
