@@ -87,10 +87,6 @@ func insertSQL(n int) string {
 	return q.String()
 }
 
-// copySQL starts a COPY of insertColumns; lib/pq takes the rows as the
-// statement's executions.
-const copySQL = `COPY events (` + insertColumns + `) FROM STDIN`
-
 // insert writes events in tx: with COPY when the dialect has it and the
 // batch is larger than its largest prepared INSERT, otherwise with the
 // prepared INSERTs, largest first.
@@ -120,28 +116,6 @@ func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Even
 		events = events[n:]
 	}
 	return nil
-}
-
-// copyIn writes events with PostgreSQL's COPY, inside tx: the rows are
-// streamed in one statement, and a row that fails fails the transaction.
-func (s *Store) copyIn(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
-	st, err := tx.PrepareContext(ctx, copySQL)
-	if err != nil {
-		return err
-	}
-	args := make([]any, 0, numInsertColumns)
-	for _, e := range events {
-		args = s.appendArgs(args[:0], e)
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			st.Close()
-			return err
-		}
-	}
-	if _, err := st.ExecContext(ctx); err != nil {
-		st.Close()
-		return err
-	}
-	return st.Close()
 }
 
 // appendArgs appends the values of insertColumns for e.

@@ -1,7 +1,8 @@
 // Package store keeps the log in a SQL database through sqlx: PostgreSQL
 // (lib/pq) for production, SQLite (modernc.org/sqlite) as the embedded
 // default. Both dialects share every query but a few; the differences live in
-// postgres.go and sqlite.go.
+// postgres*.go (with the append on a known head, COPY and the append-only
+// grants, which only PostgreSQL has) and sqlite.go.
 //
 // Every append runs in one transaction that locks the log's head row, assigns
 // the next ids, chains the hashes, inserts the rows and moves the head. The

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -328,3 +329,29 @@ func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Eve
 	}
 	return tx.Commit()
 }
+
+// copyIn writes events with PostgreSQL's COPY, inside tx: the rows are
+// streamed in one statement, and a row that fails fails the transaction.
+func (s *Store) copyIn(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
+	st, err := tx.PrepareContext(ctx, copySQL)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, numInsertColumns)
+	for _, e := range events {
+		args = s.appendArgs(args[:0], e)
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			st.Close()
+			return err
+		}
+	}
+	if _, err := st.ExecContext(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
+}
+
+// copySQL starts a COPY of insertColumns; lib/pq takes the rows as the
+// statement's executions.
+const copySQL = `COPY events (` + insertColumns + `) FROM STDIN`
