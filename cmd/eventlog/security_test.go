@@ -279,7 +279,7 @@ func TestReloadKeys(t *testing.T) {
 		keysFile: keys, reload: reload,
 	}
 	ts := startWith(t, func(ctx context.Context, logs io.Writer) error {
-		return serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), nil)
+		return (&app{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil))}).Run(ctx)
 	})
 	cc := ts.conn(t)
 	c := eventlogv1.NewEventLogServiceClient(cc)
@@ -678,7 +678,7 @@ func testVerifyCommand(t *testing.T, db string) {
 	// has to continue over several calls.
 	cfg := serveConfig{db: db, grpcAddr: "127.0.0.1:0", shutdownTimeout: 10 * time.Second, maxVerify: 3}
 	ts := startWith(t, func(ctx context.Context, logs io.Writer) error {
-		return serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), nil)
+		return (&app{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil))}).Run(ctx)
 	})
 	c := eventlogv1.NewEventLogServiceClient(ts.conn(t))
 	var reqs []*eventlogv1.LogEventRequest

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -20,13 +19,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/accesslog"
-	"github.com/eventlog/eventlog/auth"
-	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
-	"github.com/eventlog/eventlog/internal/version"
-	"github.com/eventlog/eventlog/propagation"
-	"github.com/eventlog/eventlog/server"
-	"github.com/eventlog/eventlog/store"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -216,7 +209,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// some tens of MiB. GOGC in the environment overrides this.
 		debug.SetGCPercent(defaultGCPercent)
 	}
-	return serve(ctx, cfg, logger, access)
+	return (&app{cfg: cfg, log: logger, access: access}).Run(ctx)
 }
 
 // openAccessLog returns the access log that cfg asks for, nil when it is
@@ -250,243 +243,6 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.logLevel)) // newLogger has checked it
 	return accesslog.New(accesslog.Config{Out: out, Format: format, Level: level, ErrorLog: log}), closeFn, nil
-}
-
-func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, access *accesslog.Logger) error {
-	var guard *auth.Guard
-	var keysSum [sha256.Size]byte // of the keys file loaded
-	if cfg.keysFile != "" {
-		ks, sum, err := loadKeys(cfg.keysFile)
-		if err != nil {
-			return fmt.Errorf("--keys: %w", err)
-		}
-		keysSum = sum
-		guard = auth.NewGuard(ks, log)
-		if access != nil {
-			guard.OnKey(accesslog.SetUser) // the key's name on the access line
-		}
-	}
-	loopback, err := checkListen("--grpc-addr", cfg.grpcAddr, guard != nil)
-	if err != nil {
-		return err
-	}
-	if cfg.httpAddr != "" {
-		httpLoopback, err := checkListen("--http-addr", cfg.httpAddr, guard != nil)
-		if err != nil {
-			return err
-		}
-		loopback = loopback && httpLoopback
-	}
-	tlsConf, err := serverTLS(cfg.tlsCert, cfg.tlsKey, cfg.tlsClientCA)
-	if err != nil {
-		return err
-	}
-	if cfg.debugAddr != "" {
-		_, stop, err := serveDebug(cfg.debugAddr, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	switch {
-	case guard == nil:
-		log.Warn("no API keys (--keys): every local process can read and write the log; the server listens on loopback only")
-	case guard.Keys().Len() == 0:
-		log.Warn("the keys file has no keys: every call but health checks is refused", "keys", cfg.keysFile)
-	}
-	if guard != nil && tlsConf == nil && !loopback {
-		log.Warn("API keys over plaintext on a non-loopback address: anyone on the network path can read the tokens; set --tls-cert and --tls-key")
-	}
-	var rules []propagation.Rule // nil: the defaults
-	if cfg.rules != "" {
-		if rules, err = propagation.LoadRules(cfg.rules); err != nil {
-			return fmt.Errorf("--rules: %w", err)
-		}
-	}
-	engine, err := propagation.New(propagation.Config{Rules: rules, MaxFanout: cfg.maxFanout})
-	if err != nil {
-		return fmt.Errorf("--rules: %w", err)
-	}
-	st, err := openStore(ctx, store.Config{DSN: cfg.db, Expander: engine})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	lis, err := net.Listen("tcp", cfg.grpcAddr)
-	if err != nil {
-		return fmt.Errorf("listen on --grpc-addr: %w", err)
-	}
-	var httpLis net.Listener
-	if cfg.httpAddr != "" {
-		if httpLis, err = net.Listen("tcp", cfg.httpAddr); err != nil {
-			lis.Close()
-			return fmt.Errorf("listen on --http-addr: %w", err)
-		}
-	}
-	closeListeners := func() {
-		lis.Close()
-		if httpLis != nil {
-			httpLis.Close()
-		}
-	}
-
-	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify})
-	if err := srv.Start(ctx); err != nil {
-		srv.Close()
-		closeListeners()
-		return err
-	}
-	// The access log comes first, so that its line covers whatever the
-	// interceptors after it do, refused calls included.
-	var unary []grpc.UnaryServerInterceptor
-	var stream []grpc.StreamServerInterceptor
-	if access != nil {
-		unary = append(unary, access.UnaryServerInterceptor)
-		stream = append(stream, access.StreamServerInterceptor)
-	}
-	unary = append(unary, srv.UnaryInterceptor)
-	if guard != nil {
-		unary = append(unary, guard.UnaryInterceptor)
-		stream = append(stream, guard.StreamInterceptor)
-	}
-	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.ForceServerCodecV2(server.Codec),
-		grpc.MaxConcurrentStreams(maxStreamsPerConn),
-		grpc.MaxHeaderListSize(maxHeaderBytes),
-		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(stream...),
-	}
-	// The server's one grpc.Server also serves the gateway's in-process
-	// connection, so TLS goes on the outside listener rather than in the
-	// server's options (the in-process one never leaves the process).
-	g := grpc.NewServer(opts...)
-	srv.Register(g)
-	if tlsConf != nil {
-		lis = tls.NewListener(lis, grpcTLS(tlsConf))
-	}
-
-	// The reloader lives as long as serve: it stops before serve returns.
-	reloadCtx, stopReload := context.WithCancel(ctx)
-	reloaded := make(chan struct{})
-	go func() {
-		defer close(reloaded)
-		reloadKeys(reloadCtx, cfg, guard, keysSum, log)
-	}()
-	defer func() { stopReload(); <-reloaded }()
-
-	// The REST gateway calls the gRPC server over an in-process listener
-	// served by the same grpc.Server, so REST requests pass through the
-	// server's interceptors as gRPC calls do.
-	var (
-		hs     *http.Server
-		gwConn *grpc.ClientConn
-		inner  *inproc.Listener
-	)
-	if httpLis != nil {
-		inner = inproc.Listen()
-		gwConn, err = gatewayConn(inner, access)
-		if err != nil {
-			srv.Close()
-			closeListeners()
-			return err
-		}
-		gw, err := gateway.New(gateway.Config{Conn: gwConn, Store: st, Logger: log,
-			MaxRequestBytes: maxMessageBytes, MaxHeaderBytes: maxHeaderBytes, Version: version.Get().String()})
-		if err != nil {
-			gwConn.Close()
-			srv.Close()
-			closeListeners()
-			return err
-		}
-		// The guard is inside the access log, so that refused requests
-		// have their lines too.
-		var h http.Handler = &webGuard{next: gw, fail: gw.WriteError,
-			checkHost: guard == nil || len(cfg.httpHosts) > 0, hosts: cfg.httpHosts, origins: cfg.allowOrigins}
-		if access != nil {
-			h = access.HTTP(h)
-		}
-		hs = &http.Server{
-			Handler:           h,
-			MaxHeaderBytes:    maxHTTPHeaderBytes,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
-		if tlsConf != nil {
-			hs.TLSConfig = tlsConf.Clone() // ServeTLS adds h2 and http/1.1
-		}
-	}
-
-	served := make(chan error, 3)
-	running := 1
-	go func() { served <- serveErr("grpc server", g.Serve(lis)) }()
-	if hs != nil {
-		running += 2
-		go func() { served <- serveErr("grpc server for the gateway", g.Serve(inner)) }()
-		go func() {
-			if hs.TLSConfig != nil {
-				served <- serveErr("http server", hs.ServeTLS(httpLis, "", ""))
-				return
-			}
-			served <- serveErr("http server", hs.Serve(httpLis))
-		}()
-		log.Info("serving HTTP", "addr", httpLis.Addr().String(), "tls", tlsMode(tlsConf))
-	}
-	attrs := []any{"addr", lis.Addr().String(), "pid", os.Getpid(), "version", version.Get().String(), "db", redactDSN(cfg.db), "store", st.Dialect(),
-		"rules", rulesName(cfg.rules), "max_fanout", cfg.maxFanout, "tls", tlsMode(tlsConf)}
-	if guard != nil {
-		attrs = append(attrs, "keys", guard.Keys().Len())
-	}
-	log.Info("serving gRPC", attrs...)
-
-	var failed error
-	select {
-	case failed = <-served:
-		running--
-		log.Error("server failed; shutting down", "err", failed)
-	case <-ctx.Done():
-		log.Info("shutting down: finishing requests in flight", "timeout", cfg.shutdownTimeout.String())
-	}
-	srv.Shutdown() // streams, gRPC and REST, end with UNAVAILABLE; health checks fail
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
-	defer cancel()
-	// HTTP first: its requests in flight still need the gRPC server.
-	if hs != nil {
-		if err := hs.Shutdown(stopCtx); err != nil {
-			log.Warn("shutdown timeout: closing the remaining HTTP requests")
-			hs.Close()
-		}
-	}
-	stopped := make(chan struct{})
-	go func() { g.GracefulStop(); close(stopped) }()
-	// Unary calls finish. A stream's last message can be stuck behind a
-	// subscriber that stopped reading: once the calls are done, such
-	// connections get a moment and are then closed.
-	if err := srv.WaitCalls(stopCtx); err != nil {
-		log.Warn("shutdown timeout: cancelling the remaining calls")
-	}
-	select {
-	case <-stopped:
-	case <-time.After(streamGrace):
-		g.Stop()
-		<-stopped
-	}
-	if gwConn != nil {
-		gwConn.Close()
-	}
-	srv.Close()
-	for ; running > 0; running-- {
-		if err := <-served; err != nil {
-			log.Warn("server", "err", err)
-		}
-	}
-	if failed != nil {
-		return failed
-	}
-	log.Info("stopped")
-	return nil
 }
 
 // defaultGCPercent is the collector's target (GOGC) unless GOGC is set.
