@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Store is the storage the service needs.
@@ -255,6 +256,9 @@ func (s *Server) fail(ctx context.Context, method string, err error) error {
 
 // LogEvent appends one entry.
 func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) (*eventlogv1.LogEventResponse, error) {
+	if err := checkView(req.GetView()); err != nil {
+		return nil, s.fail(ctx, "LogEvent", err)
+	}
 	w, err := writeFromProto("", req)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
@@ -263,7 +267,29 @@ func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) 
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
+	if req.GetView() == eventlogv1.EventView_EVENT_VIEW_BASIC {
+		return writtenBasic(&out[0]), nil
+	}
 	return writtenToProto(&out[0], req.GetEvent().GetDetails(), w.Event.Details), nil
+}
+
+// checkView checks the view a write asks for.
+func checkView(v eventlogv1.EventView) error {
+	if _, ok := eventlogv1.EventView_name[int32(v)]; !ok {
+		return eventlog.Invalid("view", "unknown view %d: want EVENT_VIEW_BASIC or EVENT_VIEW_FULL", v)
+	}
+	return nil
+}
+
+// writtenBasic is the basic view of an entry as written: where it went,
+// and how many children it has.
+func writtenBasic(w *eventlog.Written) *eventlogv1.LogEventResponse {
+	return &eventlogv1.LogEventResponse{
+		Event: &eventlogv1.Event{
+			Id: w.Event.ID, Time: timestamppb.New(w.Event.Time), Hash: w.Event.Hash, SourceId: w.Event.SourceID,
+		},
+		ChildCount: int64(len(w.Children)),
+	}
 }
 
 // writeFromProto checks one LogEventRequest; prefix is its path in the
@@ -290,7 +316,7 @@ func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *e
 	if len(canon) == 0 || !bytes.Equal(w.Event.Details, canon) {
 		details = detailsToProto(w.Event.Details)
 	}
-	resp := &eventlogv1.LogEventResponse{Event: eventToProtoDetails(&w.Event, details)}
+	resp := &eventlogv1.LogEventResponse{Event: eventToProtoDetails(&w.Event, details), ChildCount: int64(len(w.Children))}
 	if len(w.Children) > 0 {
 		resp.Children = make([]*eventlogv1.Event, len(w.Children))
 		for i := range w.Children {
@@ -310,6 +336,9 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests",
 			"at most %d entries per call, got %d; split the batch", eventlog.MaxBatch, len(reqs)))
 	}
+	if err := checkView(req.GetView()); err != nil {
+		return nil, s.fail(ctx, "LogEvents", err)
+	}
 	writes := make([]eventlog.Write, len(reqs))
 	for i, r := range reqs {
 		w, err := writeFromProto(fmt.Sprintf("requests[%d].", i), r)
@@ -323,7 +352,12 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 		return nil, s.fail(ctx, "LogEvents", err)
 	}
 	resp := &eventlogv1.LogEventsResponse{Responses: make([]*eventlogv1.LogEventResponse, len(out))}
+	basic := req.GetView() == eventlogv1.EventView_EVENT_VIEW_BASIC
 	for i := range out {
+		if basic {
+			resp.Responses[i] = writtenBasic(&out[i])
+			continue
+		}
 		resp.Responses[i] = writtenToProto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details)
 	}
 	return resp, nil

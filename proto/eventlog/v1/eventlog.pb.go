@@ -154,6 +154,62 @@ func (ActorKind) EnumDescriptor() ([]byte, []int) {
 	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{1}
 }
 
+// EventView says how much of each stored entry a write's response carries
+// (as AIP-157 views do): a writer that only needs to know where its entry
+// went need not receive, and decode, the details it sent.
+type EventView int32
+
+const (
+	// The default: EVENT_VIEW_FULL.
+	EventView_EVENT_VIEW_UNSPECIFIED EventView = 0
+	// The entry's id, time, hash and source id, and child_count; no
+	// children.
+	EventView_EVENT_VIEW_BASIC EventView = 1
+	// The whole entry, and its children in full.
+	EventView_EVENT_VIEW_FULL EventView = 2
+)
+
+// Enum value maps for EventView.
+var (
+	EventView_name = map[int32]string{
+		0: "EVENT_VIEW_UNSPECIFIED",
+		1: "EVENT_VIEW_BASIC",
+		2: "EVENT_VIEW_FULL",
+	}
+	EventView_value = map[string]int32{
+		"EVENT_VIEW_UNSPECIFIED": 0,
+		"EVENT_VIEW_BASIC":       1,
+		"EVENT_VIEW_FULL":        2,
+	}
+)
+
+func (x EventView) Enum() *EventView {
+	p := new(EventView)
+	*p = x
+	return p
+}
+
+func (x EventView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventView) Descriptor() protoreflect.EnumDescriptor {
+	return file_eventlog_v1_eventlog_proto_enumTypes[2].Descriptor()
+}
+
+func (EventView) Type() protoreflect.EnumType {
+	return &file_eventlog_v1_eventlog_proto_enumTypes[2]
+}
+
+func (x EventView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventView.Descriptor instead.
+func (EventView) EnumDescriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{2}
+}
+
 // ChainBreakKind says how the chain is broken.
 type ChainBreakKind int32
 
@@ -214,11 +270,11 @@ func (x ChainBreakKind) String() string {
 }
 
 func (ChainBreakKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_eventlog_v1_eventlog_proto_enumTypes[2].Descriptor()
+	return file_eventlog_v1_eventlog_proto_enumTypes[3].Descriptor()
 }
 
 func (ChainBreakKind) Type() protoreflect.EnumType {
-	return &file_eventlog_v1_eventlog_proto_enumTypes[2]
+	return &file_eventlog_v1_eventlog_proto_enumTypes[3]
 }
 
 func (x ChainBreakKind) Number() protoreflect.EnumNumber {
@@ -227,7 +283,7 @@ func (x ChainBreakKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChainBreakKind.Descriptor instead.
 func (ChainBreakKind) EnumDescriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{2}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{3}
 }
 
 // Actor is a snapshot of who performed an action, taken when it was logged.
@@ -573,7 +629,11 @@ type LogEventRequest struct {
 	// Objects related to this one for this write only: they receive
 	// propagated entries (one hop, subject to the propagation rules) in
 	// addition to those reached through registered relations. At most 1,000.
-	Related       []*ObjectRef `protobuf:"bytes,3,rep,name=related,proto3" json:"related,omitempty"`
+	Related []*ObjectRef `protobuf:"bytes,3,rep,name=related,proto3" json:"related,omitempty"`
+	// How much of the stored entry the response carries; the whole entry
+	// when unspecified. Inside a LogEventsRequest, that request's view
+	// applies instead.
+	View          EventView `protobuf:"varint,4,opt,name=view,proto3,enum=eventlog.v1.EventView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -629,14 +689,24 @@ func (x *LogEventRequest) GetRelated() []*ObjectRef {
 	return nil
 }
 
+func (x *LogEventRequest) GetView() EventView {
+	if x != nil {
+		return x.View
+	}
+	return EventView_EVENT_VIEW_UNSPECIFIED
+}
+
 // LogEventResponse carries the stored entry.
 type LogEventResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The entry as stored, with its id, time and hashes.
+	// The entry as stored, with its id, time and hashes (in the basic view,
+	// only its id, time, hash and source id).
 	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	// The entries propagated from it, in id order, written in the same
-	// transaction.
-	Children      []*Event `protobuf:"bytes,2,rep,name=children,proto3" json:"children,omitempty"`
+	// transaction; none in the basic view.
+	Children []*Event `protobuf:"bytes,2,rep,name=children,proto3" json:"children,omitempty"`
+	// How many entries were propagated from it, in every view.
+	ChildCount    int64 `protobuf:"varint,3,opt,name=child_count,json=childCount,proto3" json:"child_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -685,11 +755,21 @@ func (x *LogEventResponse) GetChildren() []*Event {
 	return nil
 }
 
+func (x *LogEventResponse) GetChildCount() int64 {
+	if x != nil {
+		return x.ChildCount
+	}
+	return 0
+}
+
 // LogEventsRequest asks for several entries to be appended atomically.
 type LogEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entries to write, in order; between 1 and 1,000.
-	Requests      []*LogEventRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	Requests []*LogEventRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// How much of each stored entry the response carries; the whole entries
+	// when unspecified.
+	View          EventView `protobuf:"varint,2,opt,name=view,proto3,enum=eventlog.v1.EventView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -729,6 +809,13 @@ func (x *LogEventsRequest) GetRequests() []*LogEventRequest {
 		return x.Requests
 	}
 	return nil
+}
+
+func (x *LogEventsRequest) GetView() EventView {
+	if x != nil {
+		return x.View
+	}
+	return EventView_EVENT_VIEW_UNSPECIFIED
 }
 
 // LogEventsResponse carries the stored entries.
@@ -2042,16 +2129,20 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\arequest\x18\v \x01(\v2\x1b.eventlog.v1.RequestContextR\arequest\x12'\n" +
 	"\x0fidempotency_key\x18\f \x01(\tR\x0eidempotencyKey\x12\x12\n" +
 	"\x04hash\x18\r \x01(\fR\x04hash\x12\x1b\n" +
-	"\tprev_hash\x18\x0e \x01(\fR\bprevHash\"\x96\x01\n" +
+	"\tprev_hash\x18\x0e \x01(\fR\bprevHash\"\xc2\x01\n" +
 	"\x0fLogEventRequest\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x120\n" +
-	"\arelated\x18\x03 \x03(\v2\x16.eventlog.v1.ObjectRefR\arelated\"l\n" +
+	"\arelated\x18\x03 \x03(\v2\x16.eventlog.v1.ObjectRefR\arelated\x12*\n" +
+	"\x04view\x18\x04 \x01(\x0e2\x16.eventlog.v1.EventViewR\x04view\"\x8d\x01\n" +
 	"\x10LogEventResponse\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12.\n" +
-	"\bchildren\x18\x02 \x03(\v2\x12.eventlog.v1.EventR\bchildren\"L\n" +
+	"\bchildren\x18\x02 \x03(\v2\x12.eventlog.v1.EventR\bchildren\x12\x1f\n" +
+	"\vchild_count\x18\x03 \x01(\x03R\n" +
+	"childCount\"x\n" +
 	"\x10LogEventsRequest\x128\n" +
-	"\brequests\x18\x01 \x03(\v2\x1c.eventlog.v1.LogEventRequestR\brequests\"P\n" +
+	"\brequests\x18\x01 \x03(\v2\x1c.eventlog.v1.LogEventRequestR\brequests\x12*\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x16.eventlog.v1.EventViewR\x04view\"P\n" +
 	"\x11LogEventsResponse\x12;\n" +
 	"\tresponses\x18\x01 \x03(\v2\x1d.eventlog.v1.LogEventResponseR\tresponses\"!\n" +
 	"\x0fGetEventRequest\x12\x0e\n" +
@@ -2158,7 +2249,11 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fACTOR_KIND_USER\x10\x01\x12\x16\n" +
 	"\x12ACTOR_KIND_SERVICE\x10\x02\x12\x15\n" +
-	"\x11ACTOR_KIND_SYSTEM\x10\x03*\x95\x02\n" +
+	"\x11ACTOR_KIND_SYSTEM\x10\x03*R\n" +
+	"\tEventView\x12\x1a\n" +
+	"\x16EVENT_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_VIEW_BASIC\x10\x01\x12\x13\n" +
+	"\x0fEVENT_VIEW_FULL\x10\x02*\x95\x02\n" +
 	"\x0eChainBreakKind\x12 \n" +
 	"\x1cCHAIN_BREAK_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CHAIN_BREAK_KIND_CHANGED\x10\x01\x12\x1e\n" +
@@ -2194,95 +2289,98 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 	return file_eventlog_v1_eventlog_proto_rawDescData
 }
 
-var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
 	(EventType)(0),                  // 0: eventlog.v1.EventType
 	(ActorKind)(0),                  // 1: eventlog.v1.ActorKind
-	(ChainBreakKind)(0),             // 2: eventlog.v1.ChainBreakKind
-	(*Actor)(nil),                   // 3: eventlog.v1.Actor
-	(*RequestContext)(nil),          // 4: eventlog.v1.RequestContext
-	(*Event)(nil),                   // 5: eventlog.v1.Event
-	(*LogEventRequest)(nil),         // 6: eventlog.v1.LogEventRequest
-	(*LogEventResponse)(nil),        // 7: eventlog.v1.LogEventResponse
-	(*LogEventsRequest)(nil),        // 8: eventlog.v1.LogEventsRequest
-	(*LogEventsResponse)(nil),       // 9: eventlog.v1.LogEventsResponse
-	(*GetEventRequest)(nil),         // 10: eventlog.v1.GetEventRequest
-	(*GetEventResponse)(nil),        // 11: eventlog.v1.GetEventResponse
-	(*ListEventsRequest)(nil),       // 12: eventlog.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),      // 13: eventlog.v1.ListEventsResponse
-	(*StreamEventsRequest)(nil),     // 14: eventlog.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),    // 15: eventlog.v1.StreamEventsResponse
-	(*Heartbeat)(nil),               // 16: eventlog.v1.Heartbeat
-	(*ObjectRef)(nil),               // 17: eventlog.v1.ObjectRef
-	(*Relation)(nil),                // 18: eventlog.v1.Relation
-	(*PutRelationsRequest)(nil),     // 19: eventlog.v1.PutRelationsRequest
-	(*PutRelationsResponse)(nil),    // 20: eventlog.v1.PutRelationsResponse
-	(*DeleteRelationsRequest)(nil),  // 21: eventlog.v1.DeleteRelationsRequest
-	(*DeleteRelationsResponse)(nil), // 22: eventlog.v1.DeleteRelationsResponse
-	(*ListRelationsRequest)(nil),    // 23: eventlog.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),   // 24: eventlog.v1.ListRelationsResponse
-	(*VerifyChainRequest)(nil),      // 25: eventlog.v1.VerifyChainRequest
-	(*VerifyChainResponse)(nil),     // 26: eventlog.v1.VerifyChainResponse
-	(*ChainBreak)(nil),              // 27: eventlog.v1.ChainBreak
-	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 29: google.protobuf.Struct
+	(EventView)(0),                  // 2: eventlog.v1.EventView
+	(ChainBreakKind)(0),             // 3: eventlog.v1.ChainBreakKind
+	(*Actor)(nil),                   // 4: eventlog.v1.Actor
+	(*RequestContext)(nil),          // 5: eventlog.v1.RequestContext
+	(*Event)(nil),                   // 6: eventlog.v1.Event
+	(*LogEventRequest)(nil),         // 7: eventlog.v1.LogEventRequest
+	(*LogEventResponse)(nil),        // 8: eventlog.v1.LogEventResponse
+	(*LogEventsRequest)(nil),        // 9: eventlog.v1.LogEventsRequest
+	(*LogEventsResponse)(nil),       // 10: eventlog.v1.LogEventsResponse
+	(*GetEventRequest)(nil),         // 11: eventlog.v1.GetEventRequest
+	(*GetEventResponse)(nil),        // 12: eventlog.v1.GetEventResponse
+	(*ListEventsRequest)(nil),       // 13: eventlog.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),      // 14: eventlog.v1.ListEventsResponse
+	(*StreamEventsRequest)(nil),     // 15: eventlog.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),    // 16: eventlog.v1.StreamEventsResponse
+	(*Heartbeat)(nil),               // 17: eventlog.v1.Heartbeat
+	(*ObjectRef)(nil),               // 18: eventlog.v1.ObjectRef
+	(*Relation)(nil),                // 19: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),     // 20: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),    // 21: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),  // 22: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil), // 23: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),    // 24: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),   // 25: eventlog.v1.ListRelationsResponse
+	(*VerifyChainRequest)(nil),      // 26: eventlog.v1.VerifyChainRequest
+	(*VerifyChainResponse)(nil),     // 27: eventlog.v1.VerifyChainResponse
+	(*ChainBreak)(nil),              // 28: eventlog.v1.ChainBreak
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),         // 30: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	28, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	28, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	29, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	29, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
-	3,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	29, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
-	4,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
-	5,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
-	17, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
-	5,  // 9: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
-	5,  // 10: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
-	6,  // 11: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
-	7,  // 12: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
-	5,  // 13: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	28, // 14: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	28, // 15: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 16: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	28, // 17: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	28, // 18: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	5,  // 19: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
-	16, // 20: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
-	28, // 21: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	17, // 22: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
-	17, // 23: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
-	18, // 24: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	18, // 25: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	17, // 26: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
-	17, // 27: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
-	18, // 28: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
-	27, // 29: eventlog.v1.VerifyChainResponse.first_break:type_name -> eventlog.v1.ChainBreak
-	2,  // 30: eventlog.v1.ChainBreak.kind:type_name -> eventlog.v1.ChainBreakKind
-	6,  // 31: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
-	8,  // 32: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
-	10, // 33: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
-	12, // 34: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
-	14, // 35: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
-	19, // 36: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
-	21, // 37: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
-	23, // 38: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
-	25, // 39: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
-	7,  // 40: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	9,  // 41: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	11, // 42: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	13, // 43: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	15, // 44: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
-	20, // 45: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
-	22, // 46: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
-	24, // 47: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
-	26, // 48: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
-	40, // [40:49] is the sub-list for method output_type
-	31, // [31:40] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	4,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
+	30, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	5,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
+	6,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
+	18, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
+	2,  // 9: eventlog.v1.LogEventRequest.view:type_name -> eventlog.v1.EventView
+	6,  // 10: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
+	6,  // 11: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
+	7,  // 12: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
+	2,  // 13: eventlog.v1.LogEventsRequest.view:type_name -> eventlog.v1.EventView
+	8,  // 14: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
+	6,  // 15: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
+	29, // 16: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	29, // 17: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 18: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
+	29, // 19: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	29, // 20: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	6,  // 21: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
+	17, // 22: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
+	29, // 23: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	18, // 24: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
+	18, // 25: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
+	19, // 26: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	19, // 27: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	18, // 28: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
+	18, // 29: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
+	19, // 30: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
+	28, // 31: eventlog.v1.VerifyChainResponse.first_break:type_name -> eventlog.v1.ChainBreak
+	3,  // 32: eventlog.v1.ChainBreak.kind:type_name -> eventlog.v1.ChainBreakKind
+	7,  // 33: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
+	9,  // 34: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
+	11, // 35: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
+	13, // 36: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
+	15, // 37: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
+	20, // 38: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
+	22, // 39: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
+	24, // 40: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
+	26, // 41: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
+	8,  // 42: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	10, // 43: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	12, // 44: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	14, // 45: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	16, // 46: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
+	21, // 47: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	23, // 48: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	25, // 49: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	27, // 50: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
+	42, // [42:51] is the sub-list for method output_type
+	33, // [33:42] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_eventlog_v1_eventlog_proto_init() }
@@ -2301,7 +2399,7 @@ func file_eventlog_v1_eventlog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
