@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/propagation"
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/store"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
