@@ -1,6 +1,8 @@
 // Package server implements the gRPC service eventlog.v1.EventLogService:
-// it validates requests, converts them to domain types, groups concurrent
-// writes into one store append, and maps domain errors to gRPC status codes.
+// it validates requests, converts them to domain types, writes through a
+// group committer (package groupcommit), streams through a hub of the
+// newest entries (package streamhub), and maps domain errors to gRPC status
+// codes.
 package server
 
 import (
@@ -15,7 +17,9 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/groupcommit"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/streamhub"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
@@ -91,9 +95,9 @@ type Server struct {
 
 	store     Store
 	log       *slog.Logger
-	commit    *committer
+	commit    *groupcommit.Committer
 	health    *health.Server
-	hub       *hub
+	hub       *streamhub.Hub
 	streams   chan struct{} // a token per running stream
 	heartbeat time.Duration
 
@@ -138,11 +142,11 @@ func New(cfg Config) *Server {
 	if cfg.HeadPoll <= 0 {
 		cfg.HeadPoll = time.Second
 	}
-	h := newHub(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
+	h := streamhub.New(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
 	return &Server{
 		store:     cfg.Store,
 		log:       cfg.Logger,
-		commit:    newCommitter(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout, h.publish),
+		commit:    groupcommit.New(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout, h.Publish),
 		health:    health.NewServer(),
 		hub:       h,
 		streams:   make(chan struct{}, cfg.MaxStreams),
@@ -157,7 +161,7 @@ func New(cfg Config) *Server {
 // processes may write to the same database, starts following their
 // commits. Call it once, before serving.
 func (s *Server) Start(ctx context.Context) error {
-	if err := s.hub.start(ctx); err != nil {
+	if err := s.hub.Start(ctx); err != nil {
 		return fmt.Errorf("start streaming: %w", err)
 	}
 	s.watching = make(chan struct{})
@@ -171,7 +175,7 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer close(s.watching)
 		logf := func(msg string, args ...any) { s.log.Warn(msg, args...) }
-		if err := w.Watch(wctx, logf, s.hub.wake); err != nil {
+		if err := w.Watch(wctx, logf, s.hub.Wake); err != nil {
 			s.log.Error("follow commits of other processes; streams fall back to polling the head", "err", err)
 		}
 	}()

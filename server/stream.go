@@ -54,9 +54,9 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 			"too many streams: this server allows %d at once (--max-streams); retry later or connect to another server", cap(s.streams))
 	}
 
-	defer s.hub.subscribe()()
+	defer s.hub.Subscribe()()
 
-	cursor := s.hub.head()
+	cursor := s.hub.Head()
 	if after != nil {
 		cursor = *after
 	}
@@ -64,17 +64,17 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 	defer out.stop()
 	// The first item tells the subscriber where the stream starts, so that
 	// it can resume from there even before an entry arrives.
-	if err := out.send(s.hub.stop, heartbeat(cursor)); err != nil {
+	if err := out.send(s.hub.Stopped(), heartbeat(cursor)); err != nil {
 		return s.streamEnd(err, cursor)
 	}
 	ticker := time.NewTicker(s.heartbeat)
 	defer ticker.Stop()
 	for {
-		batch, scanned, ok := s.hub.since(cursor, &f, streamBatch)
+		batch, scanned, ok := s.hub.Since(cursor, &f, streamBatch)
 		if !ok {
 			// Behind the hub's window: read the store. Every entry up to
 			// the head known now is visible to the query that follows.
-			head := s.hub.head()
+			head := s.hub.Head()
 			batch, err = s.store.List(ctx, f, eventlog.Page{Cursor: cursor, Ascending: true, Limit: streamBatch})
 			if errors.Is(err, eventlog.ErrUnavailable) {
 				s.log.WarnContext(ctx, "request failed", "method", "StreamEvents", "err", err)
@@ -99,7 +99,7 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 					Item: &eventlogv1.StreamEventsResponse_Event{Event: eventToProto(&batch[i])},
 				}
 			}
-			if err := out.send(s.hub.stop, msgs...); err != nil {
+			if err := out.send(s.hub.Stopped(), msgs...); err != nil {
 				return s.streamEnd(err, cursor)
 			}
 			ticker.Reset(s.heartbeat)
@@ -108,14 +108,14 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 		if len(batch) == streamBatch {
 			continue // more may be waiting
 		}
-		grown, closed := s.hub.wait(cursor)
+		grown, closed := s.hub.Wait(cursor)
 		if closed {
 			return s.streamEnd(errShuttingDown, cursor)
 		}
 		select {
 		case <-grown:
 		case <-ticker.C:
-			if err := out.send(s.hub.stop, heartbeat(cursor)); err != nil {
+			if err := out.send(s.hub.Stopped(), heartbeat(cursor)); err != nil {
 				return s.streamEnd(err, cursor)
 			}
 		case <-ctx.Done():

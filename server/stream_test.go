@@ -74,9 +74,7 @@ func TestSlowSubscriberBoundedMemory(t *testing.T) {
 			t.Fatalf("batch %d with a stalled subscriber: %v", b, err)
 		}
 	}
-	srv.hub.mu.Lock()
-	held, n := srv.hub.bytes, len(srv.hub.ring)
-	srv.hub.mu.Unlock()
+	held, n := srv.hub.Held()
 	if held > tailBytes+2<<10 {
 		t.Errorf("the hub holds %d bytes in %d entries, over its bound of %d", held, n, tailBytes)
 	}

@@ -1,4 +1,6 @@
-package server
+// Package streamhub keeps the newest entries of the log in memory and wakes
+// the streams that follow the log when it grows (see Hub).
+package streamhub
 
 import (
 	"context"
@@ -9,13 +11,13 @@ import (
 	"github.com/eventlog/eventlog"
 )
 
-// tailSource is what the hub reads the log's tail from.
-type tailSource interface {
+// Source is what the hub reads the log's tail from.
+type Source interface {
 	Head(ctx context.Context) (int64, error)
 	List(ctx context.Context, f eventlog.Filter, p eventlog.Page) ([]eventlog.Event, error)
 }
 
-// hub keeps the newest entries of the log in memory, in id order and
+// Hub keeps the newest entries of the log in memory, in id order and
 // without gaps, and wakes streams when it grows. Streams read from it while
 // they are near the head and from the store when they are further behind,
 // so a slow stream costs no memory of its own and never holds up writers;
@@ -26,8 +28,8 @@ type tailSource interface {
 // announcement or a periodic check of the head says there are new ones.
 // The store stays the source of truth: a missed announcement delays an
 // entry until the next check, and never loses it.
-type hub struct {
-	src      tailSource
+type Hub struct {
+	src      Source
 	log      *slog.Logger
 	maxBytes int
 	poll     time.Duration
@@ -52,8 +54,8 @@ type hub struct {
 	subscribers int
 }
 
-func newHub(src tailSource, log *slog.Logger, maxBytes int, poll time.Duration) *hub {
-	return &hub{
+func New(src Source, log *slog.Logger, maxBytes int, poll time.Duration) *Hub {
+	return &Hub{
 		src:      src,
 		log:      log,
 		maxBytes: maxBytes,
@@ -65,9 +67,9 @@ func newHub(src tailSource, log *slog.Logger, maxBytes int, poll time.Duration) 
 	}
 }
 
-// start reads the head of the log and starts the loader. Entries committed
+// Start reads the head of the log and starts the loader. Entries committed
 // before start are read from the store by the streams that want them.
-func (h *hub) start(ctx context.Context) error {
+func (h *Hub) Start(ctx context.Context) error {
 	head, err := h.src.Head(ctx)
 	if err != nil {
 		return err
@@ -80,8 +82,18 @@ func (h *hub) start(ctx context.Context) error {
 	return nil
 }
 
+// Stopped returns a channel closed when the hub closes.
+func (h *Hub) Stopped() <-chan struct{} { return h.stop }
+
+// Held returns the bytes and the entries the ring holds.
+func (h *Hub) Held() (bytes, entries int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.bytes, len(h.ring)
+}
+
 // Close ends every stream's wait and stops the loader.
-func (h *hub) Close() {
+func (h *Hub) Close() {
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
@@ -107,7 +119,7 @@ func size(e *eventlog.Event) int {
 // trims to three quarters of it at once: the ring is copied once per
 // quarter of its turnover, not on every append, which would copy the
 // whole ring per commit once it is full.
-func (h *hub) appendLocked(entries []eventlog.Event) {
+func (h *Hub) appendLocked(entries []eventlog.Event) {
 	if h.subscribers == 0 {
 		h.ring, h.bytes = nil, 0
 		h.advanceLocked(entries[len(entries)-1].ID)
@@ -132,15 +144,15 @@ func (h *hub) appendLocked(entries []eventlog.Event) {
 }
 
 // advanceLocked moves the ring's end to last and wakes the streams.
-func (h *hub) advanceLocked(last int64) {
+func (h *Hub) advanceLocked(last int64) {
 	h.last = last
 	h.known = max(h.known, h.last)
 	close(h.changed)
 	h.changed = make(chan struct{})
 }
 
-// subscribe counts a stream until the returned function is called.
-func (h *hub) subscribe() (unsubscribe func()) {
+// Subscribe counts a stream until the returned function is called.
+func (h *Hub) Subscribe() (unsubscribe func()) {
 	h.mu.Lock()
 	h.subscribers++
 	h.mu.Unlock()
@@ -153,10 +165,10 @@ func (h *hub) subscribe() (unsubscribe func()) {
 	}
 }
 
-// publish adds entries this process has just committed, in id order. When
+// Publish adds entries this process has just committed, in id order. When
 // they do not continue the ring (another process committed in between),
 // the loader fills the gap from the store instead.
-func (h *hub) publish(written []eventlog.Written) {
+func (h *Hub) Publish(written []eventlog.Written) {
 	var entries []eventlog.Event
 	for i := range written {
 		entries = append(entries, written[i].Event)
@@ -190,10 +202,10 @@ func contiguous(entries []eventlog.Event) bool {
 	return true
 }
 
-// wake tells the loader that entries up to lastID may have been committed.
+// Wake tells the loader that entries up to lastID may have been committed.
 // With lastID 0 (unknown: the watch has just connected or reconnected, and
 // announcements may have been missed) the loader reads the head first.
-func (h *hub) wake(lastID int64) {
+func (h *Hub) Wake(lastID int64) {
 	h.mu.Lock()
 	if lastID > 0 && lastID <= h.last {
 		h.mu.Unlock()
@@ -207,7 +219,7 @@ func (h *hub) wake(lastID int64) {
 	h.kickLoader()
 }
 
-func (h *hub) kickLoader() {
+func (h *Hub) kickLoader() {
 	select {
 	case h.kick <- struct{}{}:
 	default:
@@ -215,7 +227,7 @@ func (h *hub) kickLoader() {
 }
 
 // readHead raises known to the store's head; false when it cannot be read.
-func (h *hub) readHead(ctx context.Context) bool {
+func (h *Hub) readHead(ctx context.Context) bool {
 	head, err := h.src.Head(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -230,8 +242,8 @@ func (h *hub) readHead(ctx context.Context) bool {
 }
 
 // loader loads new entries from the store when kicked, and checks the
-// head every poll interval in case an announcement was missed.
-func (h *hub) loader() {
+// Head every poll interval in case an announcement was missed.
+func (h *Hub) loader() {
 	defer close(h.done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -265,7 +277,7 @@ func (h *hub) loader() {
 }
 
 // load reads every entry after the ring's end up to the known head.
-func (h *hub) load(ctx context.Context) error {
+func (h *Hub) load(ctx context.Context) error {
 	for {
 		h.mu.Lock()
 		if h.closed {
@@ -297,17 +309,17 @@ func (h *hub) load(ctx context.Context) error {
 	}
 }
 
-// head returns the newest id known to be committed.
-func (h *hub) head() int64 {
+// Head returns the newest id known to be committed.
+func (h *Hub) Head() int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.known
 }
 
-// since returns up to max entries after cursor that match f, read from the
+// Since returns up to max entries after cursor that match f, read from the
 // ring, and the id up to which the ring was looked through. ok is false when
 // the ring no longer holds the entry after cursor: read the store instead.
-func (h *hub) since(cursor int64, f *eventlog.Filter, max int) (out []eventlog.Event, scanned int64, ok bool) {
+func (h *Hub) Since(cursor int64, f *eventlog.Filter, max int) (out []eventlog.Event, scanned int64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	first := h.last - int64(len(h.ring)) + 1 // id of ring[0]
@@ -325,9 +337,9 @@ func (h *hub) since(cursor int64, f *eventlog.Filter, max int) (out []eventlog.E
 	return out, scanned, true
 }
 
-// wait returns a channel closed once the ring grows past cursor or the hub
+// Wait returns a channel closed once the ring grows past cursor or the hub
 // closes; and whether the hub is closed.
-func (h *hub) wait(cursor int64) (<-chan struct{}, bool) {
+func (h *Hub) Wait(cursor int64) (<-chan struct{}, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

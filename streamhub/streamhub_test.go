@@ -1,4 +1,4 @@
-package server
+package streamhub
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"go.uber.org/goleak"
 )
 
 // memTail is a log tail whose head the test moves behind the hub's back,
@@ -49,17 +50,17 @@ func (m *memTail) add(n int) {
 // head at once, not at the next poll.
 func TestHubWakeWithoutIDReadsHead(t *testing.T) {
 	src := &memTail{}
-	h := newHub(src, slog.New(slog.NewTextHandler(io.Discard, nil)), 1<<20, time.Hour)
-	if err := h.start(context.Background()); err != nil {
+	h := New(src, slog.New(slog.NewTextHandler(io.Discard, nil)), 1<<20, time.Hour)
+	if err := h.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	defer h.subscribe()()
+	defer h.Subscribe()()
 	src.add(3) // committed elsewhere, announced to no one
-	h.wake(0)
+	h.Wake(0)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, _, ok := h.since(0, &eventlog.Filter{}, 10)
+		out, _, ok := h.Since(0, &eventlog.Filter{}, 10)
 		if ok && len(out) == 3 {
 			return
 		}
@@ -71,9 +72,9 @@ func TestHubWakeWithoutIDReadsHead(t *testing.T) {
 }
 
 // newTestHub returns a hub with one subscriber, which keeps its ring.
-func newTestHub(maxBytes int) *hub {
-	h := newHub(nil, slog.New(slog.DiscardHandler), maxBytes, time.Hour)
-	h.subscribe()
+func newTestHub(maxBytes int) *Hub {
+	h := New(nil, slog.New(slog.DiscardHandler), maxBytes, time.Hour)
+	h.Subscribe()
 	return h
 }
 
@@ -88,7 +89,7 @@ func TestHubRingBound(t *testing.T) {
 	const maxBytes = 64 << 10
 	h := newTestHub(maxBytes)
 	for id := int64(1); id <= 10_000; id++ {
-		h.publish(written(id))
+		h.Publish(written(id))
 		if h.bytes > maxBytes {
 			t.Fatalf("after entry %d the ring holds %d bytes, over its bound %d", id, h.bytes, maxBytes)
 		}
@@ -104,7 +105,7 @@ func TestHubRingBound(t *testing.T) {
 	if len(h.ring) < 64 {
 		t.Errorf("ring holds %d entries of about 360 bytes under a %d-byte bound, want at least 64", len(h.ring), maxBytes)
 	}
-	out, _, ok := h.since(9_990, &eventlog.Filter{}, 100)
+	out, _, ok := h.Since(9_990, &eventlog.Filter{}, 100)
 	if !ok || len(out) != 10 || out[0].ID != 9_991 {
 		t.Errorf("since(9990) = %d entries from the ring (ok %v), want 10 from 9991", len(out), ok)
 	}
@@ -114,21 +115,21 @@ func TestHubRingBound(t *testing.T) {
 // head, and its first subscriber is told to read the store for what came
 // before; with the last subscriber gone the ring is freed.
 func TestHubRingOnlyWithSubscribers(t *testing.T) {
-	h := newHub(nil, slog.New(slog.DiscardHandler), 1<<20, time.Hour)
+	h := New(nil, slog.New(slog.DiscardHandler), 1<<20, time.Hour)
 	for id := int64(1); id <= 100; id++ {
-		h.publish(written(id))
+		h.Publish(written(id))
 	}
 	if len(h.ring) != 0 || h.bytes != 0 || h.last != 100 {
 		t.Fatalf("without subscribers: ring %d entries, %d bytes, last %d; want empty and last 100", len(h.ring), h.bytes, h.last)
 	}
-	if _, _, ok := h.since(50, &eventlog.Filter{}, 10); ok {
+	if _, _, ok := h.Since(50, &eventlog.Filter{}, 10); ok {
 		t.Errorf("since(50) answered from an empty ring; want the store")
 	}
-	unsubscribe := h.subscribe()
+	unsubscribe := h.Subscribe()
 	for id := int64(101); id <= 110; id++ {
-		h.publish(written(id))
+		h.Publish(written(id))
 	}
-	out, _, ok := h.since(100, &eventlog.Filter{}, 100)
+	out, _, ok := h.Since(100, &eventlog.Filter{}, 100)
 	if !ok || len(out) != 10 || out[0].ID != 101 {
 		t.Errorf("since(100) with a subscriber = %d entries (ok %v), want 101..110", len(out), ok)
 	}
@@ -145,11 +146,13 @@ func BenchmarkHubPublishFull(b *testing.B) {
 	id := int64(0)
 	for h.bytes < 16<<20-1000 {
 		id++
-		h.publish(written(id))
+		h.Publish(written(id))
 	}
 	b.ResetTimer()
 	for b.Loop() {
 		id++
-		h.publish(written(id))
+		h.Publish(written(id))
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

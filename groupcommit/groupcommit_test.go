@@ -1,4 +1,4 @@
-package server
+package groupcommit
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func entries(prefix string, n int) []eventlog.Write {
 
 // queueWrites starts one Write per batch and returns their outcomes, in
 // the order of batches, once all have returned.
-func queueWrites(c *committer, batches [][]eventlog.Write) func() []writeResult {
+func queueWrites(c *Committer, batches [][]eventlog.Write) func() []writeResult {
 	results := make([]writeResult, len(batches))
 	var wg sync.WaitGroup
 	for i, b := range batches {
@@ -84,7 +84,7 @@ func queueWrites(c *committer, batches [][]eventlog.Write) func() []writeResult 
 }
 
 // waitQueued waits until n writes wait in the committer's queue.
-func waitQueued(t *testing.T, c *committer, n int) {
+func waitQueued(t *testing.T, c *Committer, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(c.queue) < n {
@@ -97,7 +97,7 @@ func waitQueued(t *testing.T, c *committer, n int) {
 
 func TestCommitterGroupsQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil)
 	defer c.Close()
 
 	// The first write holds the store; the next ten queue behind it.
@@ -133,7 +133,7 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 
 func TestCommitterBoundsGroup(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 5, time.Minute, nil)
+	c := New(f, 5, time.Minute, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -155,7 +155,7 @@ func TestCommitterBoundsGroup(t *testing.T) {
 
 func TestCommitterIsolatesFailingWrite(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -180,7 +180,7 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 // gets the unknown outcome.
 func TestCommitterOutcomeUnknown(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -202,7 +202,7 @@ func TestCommitterOutcomeUnknown(t *testing.T) {
 
 func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	done := queueWrites(c, [][]eventlog.Write{entries("a", 1), entries("b", 1)})
@@ -223,7 +223,7 @@ func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 
 func TestCommitterCallerGivesUp(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := newCommitter(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	ctx, cancel := context.WithCancel(context.Background())

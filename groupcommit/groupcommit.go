@@ -1,4 +1,8 @@
-package server
+// Package groupcommit groups concurrent writes into one store append
+// (group commit): while one append runs, the next writes queue, and the
+// next append takes them all, so that appends grow with the load and a
+// lone write goes out at once.
+package groupcommit
 
 import (
 	"context"
@@ -10,8 +14,8 @@ import (
 	"github.com/eventlog/eventlog"
 )
 
-// appender is the part of the store the committer writes through.
-type appender interface {
+// Appender is the part of the store the Committer writes through.
+type Appender interface {
 	Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error)
 }
 
@@ -27,13 +31,13 @@ type writeResult struct {
 	err     error
 }
 
-// committer groups concurrent writes into one store append (group commit).
+// Committer groups concurrent writes into one store append (group commit).
 // It takes the first waiting write, adds every other write already queued,
 // up to maxEntries, and appends them in one transaction. There is no timer:
 // while one append runs, the next writes queue up, so batches grow with the
 // load and a lone write goes out at once.
-type committer struct {
-	store      appender
+type Committer struct {
+	store      Appender
 	maxEntries int
 	timeout    time.Duration
 	onCommit   func([]eventlog.Written) // called after each commit, in commit order
@@ -44,11 +48,15 @@ type committer struct {
 	done    chan struct{}
 }
 
-func newCommitter(store appender, maxEntries int, timeout time.Duration, onCommit func([]eventlog.Written)) *committer {
+// New starts a Committer that appends through store, at most maxEntries
+// entries an append, each append bounded by timeout; onCommit, when not
+// nil, is called after each commit with what it wrote, in commit order.
+// Close stops it.
+func New(store Appender, maxEntries int, timeout time.Duration, onCommit func([]eventlog.Written)) *Committer {
 	if onCommit == nil {
 		onCommit = func([]eventlog.Written) {}
 	}
-	c := &committer{
+	c := &Committer{
 		store:      store,
 		maxEntries: maxEntries,
 		timeout:    timeout,
@@ -64,7 +72,7 @@ func newCommitter(store appender, maxEntries int, timeout time.Duration, onCommi
 // Write appends entries atomically and returns them as stored. It returns
 // once the transaction has committed or failed, or when ctx ends; in the
 // last case the write may still commit.
-func (c *committer) Write(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
+func (c *Committer) Write(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
 	w := &write{writes: writes, done: make(chan writeResult, 1)}
 	select {
 	case <-c.closing:
@@ -96,12 +104,12 @@ func (c *committer) Write(ctx context.Context, writes []eventlog.Write) ([]event
 
 // Close stops taking writes, finishes every write already queued and
 // returns when the last one has been answered.
-func (c *committer) Close() {
+func (c *Committer) Close() {
 	c.closed.Do(func() { close(c.closing) })
 	<-c.done
 }
 
-func (c *committer) loop() {
+func (c *Committer) loop() {
 	defer close(c.done)
 	for {
 		var first *write
@@ -141,7 +149,7 @@ func (c *committer) loop() {
 // answer: nothing was stored, or the store could not tell
 // (eventlog.ErrOutcomeUnknown), and a write made again could be stored
 // twice.
-func (c *committer) flush(batch []*write) {
+func (c *Committer) flush(batch []*write) {
 	if len(batch) == 1 {
 		out, err := c.append(batch[0].writes)
 		batch[0].done <- writeResult{out, err}
@@ -172,7 +180,7 @@ func (c *committer) flush(batch []*write) {
 	}
 }
 
-func (c *committer) append(writes []eventlog.Write) ([]eventlog.Written, error) {
+func (c *Committer) append(writes []eventlog.Write) ([]eventlog.Written, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	out, err := c.store.Append(ctx, writes)
