@@ -17,38 +17,8 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
-
-// The enums of the API and of the domain, one to one. The numbers happen to
-// agree; the tables keep the two free to diverge.
-var (
-	typeFromProto = map[eventlogv1.EventType]eventlog.EventType{
-		eventlogv1.EventType_EVENT_TYPE_CREATE:       eventlog.TypeCreate,
-		eventlogv1.EventType_EVENT_TYPE_DELETE:       eventlog.TypeDelete,
-		eventlogv1.EventType_EVENT_TYPE_EDIT:         eventlog.TypeEdit,
-		eventlogv1.EventType_EVENT_TYPE_FETCH:        eventlog.TypeFetch,
-		eventlogv1.EventType_EVENT_TYPE_LOGIN:        eventlog.TypeLogin,
-		eventlogv1.EventType_EVENT_TYPE_LOGOUT:       eventlog.TypeLogout,
-		eventlogv1.EventType_EVENT_TYPE_LOGIN_FAILED: eventlog.TypeLoginFailed,
-	}
-	typeToProto = invert(typeFromProto)
-
-	kindFromProto = map[eventlogv1.ActorKind]eventlog.ActorKind{
-		eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED: eventlog.ActorUnspecified,
-		eventlogv1.ActorKind_ACTOR_KIND_USER:        eventlog.ActorUser,
-		eventlogv1.ActorKind_ACTOR_KIND_SERVICE:     eventlog.ActorService,
-		eventlogv1.ActorKind_ACTOR_KIND_SYSTEM:      eventlog.ActorSystem,
-	}
-	kindToProto = invert(kindFromProto)
-)
-
-func invert[K, V comparable](m map[K]V) map[V]K {
-	r := make(map[V]K, len(m))
-	for k, v := range m {
-		r[v] = k
-	}
-	return r
-}
 
 // typeChoices lists the event types a write accepts, for error messages.
 var typeChoices = func() string {
@@ -83,10 +53,12 @@ func eventFromProto(field string, pe *eventlogv1.Event, idempotencyKey string) (
 	switch pt := pe.GetEventType(); {
 	case pt == eventlogv1.EventType_EVENT_TYPE_UNSPECIFIED:
 		return eventlog.Event{}, eventlog.Invalid(field+".event_type", "required: one of %s", typeChoices)
-	case typeFromProto[pt] == eventlog.TypeUnspecified:
-		return eventlog.Event{}, eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
 	default:
-		e.Type = typeFromProto[pt]
+		t, ok := protomap.EventTypeFromProto(pt)
+		if !ok {
+			return eventlog.Event{}, eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
+		}
+		e.Type = t
 	}
 
 	if e.Actor, err = actorFromProto(field+".actor", pe.GetActor()); err != nil {
@@ -132,7 +104,7 @@ func actorFromProto(field string, pa *eventlogv1.Actor) (eventlog.Actor, error) 
 	if err := checkString(field+".name", a.Name, eventlog.MaxShortString, true); err != nil {
 		return a, err
 	}
-	k, ok := kindFromProto[pa.GetKind()]
+	k, ok := protomap.ActorKindFromProto(pa.GetKind())
 	if !ok {
 		return a, eventlog.Invalid(field+".kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", int32(pa.GetKind()))
 	}
@@ -141,15 +113,7 @@ func actorFromProto(field string, pa *eventlogv1.Actor) (eventlog.Actor, error) 
 }
 
 func requestFromProto(field string, pr *eventlogv1.RequestContext) (eventlog.Request, error) {
-	r := eventlog.Request{
-		RemoteAddr: pr.GetRemoteAddr(),
-		Method:     pr.GetMethod(),
-		Path:       pr.GetPath(),
-		Protocol:   pr.GetProtocol(),
-		Status:     pr.GetStatus(),
-		UserAgent:  pr.GetUserAgent(),
-		RequestID:  pr.GetRequestId(),
-	}
+	r := protomap.RequestFromProto(pr)
 	for _, c := range [...]struct {
 		name string
 		s    string
@@ -216,7 +180,7 @@ func detailsFromProto(field string, s *structpb.Struct) ([]byte, error) {
 	if len(s.GetFields()) == 0 {
 		return nil, nil
 	}
-	canon, nul, err := appendCanonicalDetails(nil, s)
+	canon, nul, err := protomap.AppendCanonicalDetails(nil, s)
 	if err != nil {
 		return nil, eventlog.Invalid(field, "cannot be written as JSON: %v", err)
 	}
@@ -288,69 +252,6 @@ func sibling(path, name string) string {
 		return path[:i+1] + name
 	}
 	return name
-}
-
-// eventToProto converts a stored entry for a response.
-func eventToProto(e *eventlog.Event) *eventlogv1.Event {
-	return eventToProtoDetails(e, detailsToProto(e.Details))
-}
-
-// eventToProtoDetails is eventToProto with the entry's details already
-// converted.
-func eventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv1.Event {
-	pe := &eventlogv1.Event{
-		Id:           e.ID,
-		Time:         timeToProto(e.Time),
-		OccurredTime: timeToProto(e.OccurredTime),
-		EventType:    typeToProto[e.Type],
-		Actor: &eventlogv1.Actor{
-			Id:   e.Actor.ID,
-			Name: e.Actor.Name,
-			Kind: kindToProto[e.Actor.Kind],
-		},
-		ContentType:    e.ContentType,
-		ObjectId:       e.ObjectID,
-		ObjectRepr:     e.ObjectRepr,
-		Details:        details,
-		SourceId:       e.SourceID,
-		IdempotencyKey: e.IdempotencyKey,
-		Hash:           e.Hash,
-		PrevHash:       e.PrevHash,
-	}
-	if e.Request != (eventlog.Request{}) {
-		pe.Request = &eventlogv1.RequestContext{
-			RemoteAddr: e.Request.RemoteAddr,
-			Method:     e.Request.Method,
-			Path:       e.Request.Path,
-			Protocol:   e.Request.Protocol,
-			Status:     e.Request.Status,
-			UserAgent:  e.Request.UserAgent,
-			RequestId:  e.Request.RequestID,
-		}
-	}
-	return pe
-}
-
-func timeToProto(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// detailsToProto converts stored details. Stored details were canonical JSON
-// objects made from a Struct, so conversion back cannot fail unless the store
-// was written to by other means; such details are left out rather than
-// failing the whole response.
-func detailsToProto(raw []byte) *structpb.Struct {
-	if len(raw) == 0 {
-		return nil
-	}
-	s, err := parseDetails(raw)
-	if err != nil {
-		return nil
-	}
-	return s
 }
 
 // listFromProto checks a ListEvents request and returns the filter and page
@@ -593,34 +494,6 @@ func verifyFromProto(req *eventlogv1.VerifyChainRequest) (eventlog.VerifyOptions
 	}
 	o.Start, o.End = req.GetStartId(), req.GetEndId()
 	return o, nil
-}
-
-// breakKinds maps the kinds of chain break to the API's.
-var breakKinds = map[eventlog.BreakKind]eventlogv1.ChainBreakKind{
-	eventlog.BreakChanged:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED,
-	eventlog.BreakReordered: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED,
-	eventlog.BreakLink:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK,
-	eventlog.BreakMissing:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING,
-	eventlog.BreakTruncated: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED,
-	eventlog.BreakHead:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH,
-	eventlog.BreakAfterHead: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD,
-}
-
-func verifyToProto(r *eventlog.VerifyResult) *eventlogv1.VerifyChainResponse {
-	resp := &eventlogv1.VerifyChainResponse{
-		StartId:      r.Start,
-		EndId:        r.End,
-		CheckedCount: r.Checked,
-		EndHash:      r.EndHash,
-		HeadChecked:  r.HeadChecked,
-		HeadId:       r.Head.LastID,
-		HeadHash:     r.Head.LastHash,
-		NextStartId:  r.Next,
-	}
-	if b := r.Break; b != nil {
-		resp.FirstBreak = &eventlogv1.ChainBreak{Id: b.ID, Kind: breakKinds[b.Kind], Message: b.Problem}
-	}
-	return resp
 }
 
 // maxKeyword bounds order_by and the event_type filter before they are

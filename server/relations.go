@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 // refFromProto checks an object reference whose fields are both required.
@@ -25,10 +26,6 @@ func refFromProto(field string, r *eventlogv1.ObjectRef) (eventlog.ObjectRef, er
 		return eventlog.ObjectRef{}, err
 	}
 	return eventlog.ObjectRef{ContentType: ct, ObjectID: id}, nil
-}
-
-func refToProto(r eventlog.ObjectRef) *eventlogv1.ObjectRef {
-	return &eventlogv1.ObjectRef{ContentType: r.ContentType, ObjectId: r.ObjectID}
 }
 
 // relatedFromProto checks the objects a write names as related.
@@ -85,10 +82,6 @@ func relationsFromProto(rels []*eventlogv1.Relation) ([]eventlog.Relation, error
 		out[i] = rel
 	}
 	return out, nil
-}
-
-func relationToProto(r eventlog.Relation) *eventlogv1.Relation {
-	return &eventlogv1.Relation{From: refToProto(r.From), To: refToProto(r.To), Kind: r.Kind}
 }
 
 // listRelationsFromProto checks a ListRelations request. A filter end needs
@@ -258,7 +251,7 @@ func (s *Server) ListRelations(ctx context.Context, req *eventlogv1.ListRelation
 	}
 	resp.Relations = make([]*eventlogv1.Relation, len(rels))
 	for i, r := range rels {
-		resp.Relations[i] = relationToProto(r)
+		resp.Relations[i] = protomap.RelationToProto(r)
 	}
 	return resp, nil
 }

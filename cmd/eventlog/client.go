@@ -27,6 +27,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 const (
@@ -346,77 +347,6 @@ func parseEventType(flagName, s string) (eventlog.EventType, error) {
 	return t, nil
 }
 
-// The enums of the API and of the domain share their names.
-
-func typeToProto(t eventlog.EventType) eventlogv1.EventType {
-	return eventlogv1.EventType(eventlogv1.EventType_value["EVENT_TYPE_"+t.String()])
-}
-
-func typeFromProto(t eventlogv1.EventType) eventlog.EventType {
-	et, err := eventlog.ParseEventType(t.String())
-	if err != nil {
-		return eventlog.TypeUnspecified
-	}
-	return et
-}
-
-func kindToProto(k eventlog.ActorKind) eventlogv1.ActorKind {
-	if k == eventlog.ActorUnspecified {
-		return eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED
-	}
-	return eventlogv1.ActorKind(eventlogv1.ActorKind_value["ACTOR_KIND_"+strings.ToUpper(k.String())])
-}
-
-func kindFromProto(k eventlogv1.ActorKind) eventlog.ActorKind {
-	ak, err := eventlog.ParseActorKind(k.String())
-	if err != nil {
-		return eventlog.ActorUnspecified
-	}
-	return ak
-}
-
-// fromProtoEvent converts an entry received from the server to the domain
-// type, for the nginx-style line. Details are kept as compact JSON.
-func fromProtoEvent(pe *eventlogv1.Event) eventlog.Event {
-	e := eventlog.Event{
-		ID:   pe.GetId(),
-		Type: typeFromProto(pe.GetEventType()),
-		Actor: eventlog.Actor{
-			ID:   pe.GetActor().GetId(),
-			Name: pe.GetActor().GetName(),
-			Kind: kindFromProto(pe.GetActor().GetKind()),
-		},
-		ContentType: pe.GetContentType(),
-		ObjectID:    pe.GetObjectId(),
-		ObjectRepr:  pe.GetObjectRepr(),
-		SourceID:    pe.GetSourceId(),
-		Request: eventlog.Request{
-			RemoteAddr: pe.GetRequest().GetRemoteAddr(),
-			Method:     pe.GetRequest().GetMethod(),
-			Path:       pe.GetRequest().GetPath(),
-			Protocol:   pe.GetRequest().GetProtocol(),
-			Status:     pe.GetRequest().GetStatus(),
-			UserAgent:  pe.GetRequest().GetUserAgent(),
-			RequestID:  pe.GetRequest().GetRequestId(),
-		},
-		IdempotencyKey: pe.GetIdempotencyKey(),
-		Hash:           pe.GetHash(),
-		PrevHash:       pe.GetPrevHash(),
-	}
-	if pe.GetTime() != nil {
-		e.Time = pe.GetTime().AsTime()
-	}
-	if pe.GetOccurredTime() != nil {
-		e.OccurredTime = pe.GetOccurredTime().AsTime()
-	}
-	if pe.GetDetails() != nil {
-		if b, err := compactJSON(pe.GetDetails()); err == nil {
-			e.Details = b
-		}
-	}
-	return e
-}
-
 // compactJSON marshals m with protojson on one line. protojson's output is
 // deliberately unstable in its spacing, so it goes through json.Compact.
 func compactJSON(m proto.Message) ([]byte, error) {
@@ -443,8 +373,11 @@ func printJSON(w io.Writer, e *eventlogv1.Event) error {
 
 // printNginx prints e as one nginx-style line (see eventlog.Line).
 func printNginx(w io.Writer, e *eventlogv1.Event) error {
-	de := fromProtoEvent(e)
-	_, err := w.Write(append(eventlog.EventLine(&de).AppendTo(nil), '\n'))
+	de, err := protomap.EventFromProto(e)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(eventlog.EventLine(&de).AppendTo(nil), '\n'))
 	return err
 }
 
@@ -525,8 +458,8 @@ func parseLog(e *env, args []string) (*eventlogv1.LogEventRequest, *clientOption
 		return nil, nil, err
 	}
 	ev := &eventlogv1.Event{
-		EventType:   typeToProto(t),
-		Actor:       &eventlogv1.Actor{Id: *actorID, Name: *actor, Kind: kindToProto(k)},
+		EventType:   protomap.EventTypeToProto(t),
+		Actor:       &eventlogv1.Actor{Id: *actorID, Name: *actor, Kind: protomap.ActorKindToProto(k)},
 		ContentType: contentType,
 		ObjectId:    objectID,
 		ObjectRepr:  *repr,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 	"github.com/eventlog/eventlog/store"
 )
 
@@ -156,7 +157,7 @@ func verifyServer(ctx context.Context, e *env, o *verifyOptions, p *progress) (e
 		if err != nil {
 			return total, rpcError(err)
 		}
-		r := verifyFromResponse(resp)
+		r := protomap.VerifyFromProto(resp)
 		if call == 0 {
 			total = r
 		} else {
@@ -173,28 +174,6 @@ func verifyServer(ctx context.Context, e *env, o *verifyOptions, p *progress) (e
 		}
 		req.StartId = r.Next
 	}
-}
-
-var breakFromProto = map[eventlogv1.ChainBreakKind]eventlog.BreakKind{
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED:       eventlog.BreakChanged,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED:     eventlog.BreakReordered,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK:   eventlog.BreakLink,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING:       eventlog.BreakMissing,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED:     eventlog.BreakTruncated,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH: eventlog.BreakHead,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD:    eventlog.BreakAfterHead,
-}
-
-func verifyFromResponse(r *eventlogv1.VerifyChainResponse) eventlog.VerifyResult {
-	res := eventlog.VerifyResult{
-		Start: r.GetStartId(), End: r.GetEndId(), Checked: r.GetCheckedCount(), EndHash: r.GetEndHash(),
-		Head:        eventlog.Head{LastID: r.GetHeadId(), LastHash: r.GetHeadHash()},
-		HeadChecked: r.GetHeadChecked(), Next: r.GetNextStartId(),
-	}
-	if b := r.GetFirstBreak(); b != nil {
-		res.Break = &eventlog.ChainBreak{ID: b.GetId(), Kind: breakFromProto[b.GetKind()], Problem: b.GetMessage()}
-	}
-	return res
 }
 
 // report prints the outcome and returns errChainBroken for a break.
