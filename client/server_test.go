@@ -31,8 +31,8 @@ type testServer struct {
 }
 
 // startServer starts a server over the database dsn on addr (a free port
-// when empty).
-func startServer(dsn, addr string) (*testServer, error) {
+// when empty), with opts before its own interceptor.
+func startServer(dsn, addr string, opts ...grpc.ServerOption) (*testServer, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -63,7 +63,7 @@ func startServer(dsn, addr string) (*testServer, error) {
 		st.Close()
 		return nil, err
 	}
-	g := grpc.NewServer(grpc.UnaryInterceptor(srv.UnaryInterceptor))
+	g := grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(srv.UnaryInterceptor))...)
 	srv.Register(g)
 	ts := &testServer{dsn: dsn, addr: lis.Addr().String(), st: st, srv: srv, g: g, done: make(chan struct{})}
 	go func() {
@@ -98,9 +98,9 @@ func backends(t *testing.T) map[string]func(t *testing.T) string {
 }
 
 // serve starts a server for t and stops it when t ends.
-func serve(t *testing.T, dsn string) *testServer {
+func serve(t *testing.T, dsn string, opts ...grpc.ServerOption) *testServer {
 	t.Helper()
-	ts, err := startServer(dsn, "")
+	ts, err := startServer(dsn, "", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
