@@ -49,6 +49,16 @@ func EventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv
 // domain's unspecified ones; details that cannot be written as JSON are an
 // error.
 func EventFromProto(pe *eventlogv1.Event) (eventlog.Event, error) {
+	details, err := DetailsFromProto(pe.GetDetails())
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("entry %d: details: %w", pe.GetId(), err)
+	}
+	return EventFromProtoDetails(pe, details), nil
+}
+
+// EventFromProtoDetails is EventFromProto with the entry's details already
+// converted.
+func EventFromProtoDetails(pe *eventlogv1.Event, details []byte) eventlog.Event {
 	e := eventlog.Event{
 		ID:             pe.GetId(),
 		Time:           TimeFromProto(pe.GetTime()),
@@ -57,6 +67,7 @@ func EventFromProto(pe *eventlogv1.Event) (eventlog.Event, error) {
 		ContentType:    pe.GetContentType(),
 		ObjectID:       pe.GetObjectId(),
 		ObjectRepr:     pe.GetObjectRepr(),
+		Details:        details,
 		SourceID:       pe.GetSourceId(),
 		Request:        RequestFromProto(pe.GetRequest()),
 		IdempotencyKey: pe.GetIdempotencyKey(),
@@ -64,11 +75,7 @@ func EventFromProto(pe *eventlogv1.Event) (eventlog.Event, error) {
 		PrevHash:       pe.GetPrevHash(),
 	}
 	e.Type, _ = EventTypeFromProto(pe.GetEventType())
-	var err error
-	if e.Details, err = DetailsFromProto(pe.GetDetails()); err != nil {
-		return e, fmt.Errorf("entry %d: details: %w", e.ID, err)
-	}
-	return e, nil
+	return e
 }
 
 // ActorToProto converts an actor.
