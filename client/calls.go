@@ -22,7 +22,9 @@ import (
 // from it. Only the fields a writer gives are sent: not the id, time,
 // hashes or source.
 func (c *Client) LogEvent(ctx context.Context, w eventlog.Write) (eventlog.Written, error) {
-	resp, err := c.rpc.LogEvent(ctx, protomap.WriteToProto(&w))
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.LogEvent(cctx, protomap.WriteToProto(&w))
 	if err != nil {
 		return eventlog.Written{}, callError(err)
 	}
@@ -36,7 +38,9 @@ func (c *Client) LogEvents(ctx context.Context, ws []eventlog.Write) ([]eventlog
 	for i := range ws {
 		req.Requests[i] = protomap.WriteToProto(&ws[i])
 	}
-	resp, err := c.rpc.LogEvents(ctx, req)
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.LogEvents(cctx, req)
 	if err != nil {
 		return nil, callError(err)
 	}
@@ -52,7 +56,9 @@ func (c *Client) LogEvents(ctx context.Context, ws []eventlog.Write) ([]eventlog
 // GetEvent returns the entry with the given id and the number of entries
 // propagated from it. An id that holds no entry is ErrNotFound.
 func (c *Client) GetEvent(ctx context.Context, id int64) (eventlog.Event, int64, error) {
-	resp, err := c.rpc.GetEvent(ctx, &eventlogv1.GetEventRequest{Id: id})
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.GetEvent(cctx, &eventlogv1.GetEventRequest{Id: id})
 	if err != nil {
 		return eventlog.Event{}, 0, callError(err)
 	}
@@ -84,7 +90,9 @@ func (c *Client) List(ctx context.Context, f eventlog.Filter, opts ...ListOption
 			o(req)
 		}
 		for {
-			resp, err := c.rpc.ListEvents(ctx, req)
+			cctx, cancel := c.callContext(ctx)
+			resp, err := c.rpc.ListEvents(cctx, req)
+			cancel()
 			if err != nil {
 				yield(eventlog.Event{}, callError(err))
 				return
@@ -144,6 +152,13 @@ func (c *Client) Follow(ctx context.Context, f eventlog.Filter, afterID int64) i
 			// Up to a fifth less, so that clients cut off together do not
 			// come back together.
 			wait := backoff - time.Duration(rand.Int64N(int64(backoff)/5+1))
+			if c.onRetry != nil {
+				at := int64(-1)
+				if cursor != nil {
+					at = *cursor
+				}
+				c.onRetry(callError(err), wait, at)
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -209,7 +224,9 @@ func retryable(err error) bool {
 
 // PutRelations registers relations, and returns how many were new.
 func (c *Client) PutRelations(ctx context.Context, rels []eventlog.Relation) (int, error) {
-	resp, err := c.rpc.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: relationsToProto(rels)})
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.PutRelations(cctx, &eventlogv1.PutRelationsRequest{Relations: relationsToProto(rels)})
 	if err != nil {
 		return 0, callError(err)
 	}
@@ -218,7 +235,9 @@ func (c *Client) PutRelations(ctx context.Context, rels []eventlog.Relation) (in
 
 // DeleteRelations removes relations, and returns how many there were.
 func (c *Client) DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error) {
-	resp, err := c.rpc.DeleteRelations(ctx, &eventlogv1.DeleteRelationsRequest{Relations: relationsToProto(rels)})
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.DeleteRelations(cctx, &eventlogv1.DeleteRelationsRequest{Relations: relationsToProto(rels)})
 	if err != nil {
 		return 0, callError(err)
 	}
@@ -248,7 +267,9 @@ func (c *Client) ListRelations(ctx context.Context, f eventlog.RelationFilter) i
 			req.Kind = *f.Kind
 		}
 		for {
-			resp, err := c.rpc.ListRelations(ctx, req)
+			cctx, cancel := c.callContext(ctx)
+			resp, err := c.rpc.ListRelations(cctx, req)
+			cancel()
 			if err != nil {
 				yield(eventlog.Relation{}, callError(err))
 				return
@@ -275,7 +296,9 @@ func (c *Client) Verify(ctx context.Context, o eventlog.VerifyOptions) (eventlog
 	var total eventlog.VerifyResult
 	req := &eventlogv1.VerifyChainRequest{StartId: o.Start, EndId: o.End}
 	for call := 0; ; call++ {
-		resp, err := c.rpc.VerifyChain(ctx, req)
+		cctx, cancel := c.callContext(ctx)
+		resp, err := c.rpc.VerifyChain(cctx, req)
+		cancel()
 		if err != nil {
 			return total, callError(err)
 		}

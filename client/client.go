@@ -110,6 +110,9 @@ type options struct {
 	maxBackoff time.Duration
 	dial       []grpc.DialOption
 	fromEnv    bool
+	plainKey   bool
+	timeout    time.Duration
+	onRetry    func(err error, wait time.Duration, afterID int64)
 }
 
 // WithTLS connects over TLS with conf; nil checks the server against the
@@ -137,6 +140,41 @@ func WithInsecure() Option {
 func WithAPIKey(token string) Option {
 	return func(o *options) error {
 		o.token = strings.TrimSpace(token)
+		return nil
+	}
+}
+
+// WithPlaintextAPIKey lets Dial send the API key without TLS to any host,
+// as on a private network where the caller accepts that the key can be
+// read on the way. Without it, a plaintext key goes to loopback hosts
+// only.
+func WithPlaintextAPIKey() Option {
+	return func(o *options) error {
+		o.plainKey = true
+		return nil
+	}
+}
+
+// WithCallTimeout bounds every call but Follow's streams to d, within the
+// deadline of its context; 0, the default, adds no bound. Verify and the
+// iterators of List and ListRelations bound each call they make.
+func WithCallTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("call timeout: want 0 or more, got %s", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// OnReconnect has Follow call fn each time its stream broke and it is
+// about to reconnect: err is why, wait how long it waits first, and
+// afterID where it resumes (-1 when no position is known yet, so it
+// resumes at the head).
+func OnReconnect(fn func(err error, wait time.Duration, afterID int64)) Option {
+	return func(o *options) error {
+		o.onRetry = fn
 		return nil
 	}
 }
@@ -239,6 +277,8 @@ type Client struct {
 	rpc        eventlogv1.EventLogServiceClient
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	timeout    time.Duration
+	onRetry    func(err error, wait time.Duration, afterID int64)
 }
 
 // Dial returns a client of the server at target, HOST:PORT or a gRPC
@@ -268,7 +308,7 @@ func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
 	}
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithUserAgent(o.userAgent)}
 	if o.token != "" {
-		if o.plaintext && !isLoopback(target) {
+		if o.plaintext && !o.plainKey && !isLoopback(target) {
 			return nil, fmt.Errorf("dial %s: refusing to send the API key without TLS to a host that is not loopback", target)
 		}
 		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearerToken(o.token)))
@@ -282,11 +322,25 @@ func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
 		rpc:        eventlogv1.NewEventLogServiceClient(conn),
 		minBackoff: o.minBackoff,
 		maxBackoff: o.maxBackoff,
+		timeout:    o.timeout,
+		onRetry:    o.onRetry,
 	}, nil
 }
 
 // Close closes the connection; calls in progress fail.
 func (c *Client) Close() error { return c.conn.Close() }
+
+// Conn returns the client's connection, for calls of the generated API
+// (package eventlogv1) that the client does not wrap.
+func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }
+
+// callContext returns the context of one unary call.
+func (c *Client) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout == 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
 
 // bearerToken sends an API key with every call.
 type bearerToken string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +25,13 @@ func TestFollowAcrossRestarts(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 
-			follower := dial(t, addr, client.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
+			var reconnects atomic.Int64
+			follower := dial(t, addr, client.WithBackoff(10*time.Millisecond, 200*time.Millisecond),
+				client.OnReconnect(func(err error, wait time.Duration, afterID int64) {
+					if errors.Is(err, client.ErrUnavailable) && afterID > 0 {
+						reconnects.Add(1)
+					}
+				}))
 			const rounds, per = 3, 10
 			got := make(chan int64, rounds*per)
 			followErr := make(chan error, 1)
@@ -80,6 +87,9 @@ func TestFollowAcrossRestarts(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, seen); diff != "" {
 				t.Errorf("Follow delivered (-want +got):\n%s", diff)
+			}
+			if n := reconnects.Load(); n < rounds-1 {
+				t.Errorf("OnReconnect was told of %d reconnections while unavailable, want at least %d", n, rounds-1)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -102,6 +103,7 @@ func TestDialRefuses(t *testing.T) {
 		{"no target", "", nil},
 		{"no target in the environment", "", []client.Option{client.FromEnv()}},
 		{"backoff upside down", "127.0.0.1:1", []client.Option{client.WithBackoff(time.Second, time.Millisecond)}},
+		{"negative call timeout", "127.0.0.1:1", []client.Option{client.WithCallTimeout(-time.Second)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := client.Dial(ctx, tt.target, tt.opts...)
@@ -111,10 +113,27 @@ func TestDialRefuses(t *testing.T) {
 			}
 		})
 	}
-	// A key in plaintext to loopback is allowed.
+	// A key in plaintext to loopback is allowed, and elsewhere when asked.
 	c, err := client.Dial(ctx, "localhost:50051", client.WithInsecure(), client.WithAPIKey("k"))
 	if err != nil {
 		t.Fatalf("Dial to loopback with a key in plaintext: %v", err)
 	}
 	c.Close()
+	c, err = client.Dial(ctx, "db.example:50051", client.WithInsecure(), client.WithAPIKey("k"), client.WithPlaintextAPIKey())
+	if err != nil {
+		t.Fatalf("Dial with WithPlaintextAPIKey: %v", err)
+	}
+	c.Close()
+}
+
+func TestCallTimeout(t *testing.T) {
+	ts := serve(t, backends(t)["sqlite"](t))
+	ctx := context.Background()
+	if _, _, err := dial(t, ts.addr, client.WithCallTimeout(time.Nanosecond)).GetEvent(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("GetEvent with a call timeout of 1ns: error = %v, want DeadlineExceeded", err)
+	}
+	_, _, err := dial(t, ts.addr, client.WithCallTimeout(time.Minute)).GetEvent(ctx, 1)
+	if !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("GetEvent with a call timeout of 1m: error = %v, want ErrNotFound", err)
+	}
 }
