@@ -228,6 +228,30 @@ func FilterToProto(f eventlog.Filter) *eventlogv1.ListEventsRequest {
 	return req
 }
 
+// FilterFromProto converts the filters of a ListEvents request; the event
+// type is a name as eventlog.ParseEventType reads it. Paging is left out.
+func FilterFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, error) {
+	f := eventlog.Filter{
+		Actor:       req.GetActor(),
+		ContentType: req.GetContentType(),
+		ObjectID:    req.GetObjectId(),
+		Start:       TimeFromProto(req.GetStartTime()),
+		End:         TimeFromProto(req.GetEndTime()),
+	}
+	if req.SourceId != nil {
+		id := req.GetSourceId()
+		f.SourceID = &id
+	}
+	if s := req.GetEventType(); s != "" {
+		t, err := eventlog.ParseEventType(s)
+		if err != nil {
+			return f, err
+		}
+		f.Type = t
+	}
+	return f, nil
+}
+
 // FilterToStream converts a filter to a StreamEvents request, following
 // the entries after afterID (or, when afterID is nil, those written from
 // now on).

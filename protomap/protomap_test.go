@@ -237,6 +237,16 @@ func TestFilterToProto(t *testing.T) {
 	if diff := cmp.Diff(want, FilterToProto(f), protocmp.Transform()); diff != "" {
 		t.Errorf("FilterToProto mismatch (-want +got):\n%s", diff)
 	}
+	back, err := FilterFromProto(FilterToProto(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(f, back); diff != "" {
+		t.Errorf("FilterFromProto(FilterToProto(f)) mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := FilterFromProto(&eventlogv1.ListEventsRequest{EventType: "nope"}); err == nil {
+		t.Error("FilterFromProto(event type nope) error = nil, want one")
+	}
 	after := int64(7)
 	st := FilterToStream(f, &after)
 	if st.GetAfterId() != 7 || st.GetEventType() != "EDIT" || st.GetSourceId() != 0 || st.SourceId == nil {

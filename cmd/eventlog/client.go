@@ -16,9 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -26,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/protomap"
 )
@@ -127,56 +125,42 @@ func (o *clientOptions) callContext(ctx context.Context) (context.Context, conte
 	return context.WithTimeout(ctx, o.timeout)
 }
 
-// connect dials the server and returns a client and a function closing the
-// connection.
+// withClient dials the server and calls fn with a client of the API.
 func (o *clientOptions) withClient(ctx context.Context, e *env, fn func(eventlogv1.EventLogServiceClient) error) error {
-	conn, err := dial(ctx, e, o.server, o.conn)
+	c, err := dial(ctx, e, o.server, o.conn)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	return fn(eventlogv1.NewEventLogServiceClient(conn))
+	defer c.Close()
+	return fn(eventlogv1.NewEventLogServiceClient(c.Conn()))
 }
 
-// dial connects to the eventlog server at addr, over TLS when c asks for
-// it, sending c's API key with every call. The connection is made lazily,
-// by the first call. This is the one place that chooses the transport.
-func dial(ctx context.Context, e *env, addr string, c connOptions) (*grpc.ClientConn, error) {
-	creds := insecure.NewCredentials()
+// dial returns a client of the eventlog server at addr, over TLS when c
+// asks for it, sending c's API key with every call. The connection is made
+// lazily, by the first call. This is the one place that chooses the
+// transport.
+func dial(ctx context.Context, e *env, addr string, c connOptions, extra ...client.Option) (*client.Client, error) {
+	opts := []client.Option{client.WithUserAgent("eventlog-cli"), client.WithInsecure()}
 	if c.tls {
 		conf, err := clientTLS(c.tlsCA, c.tlsCert, c.tlsKey)
 		if err != nil {
 			return nil, err
 		}
-		creds = credentials.NewTLS(conf)
-	}
-	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
-		grpc.WithUserAgent("eventlog-cli"),
+		opts = append(opts, client.WithTLS(conf))
 	}
 	if c.token != "" {
 		if !c.tls && !isLoopback(addr) {
 			fmt.Fprintf(e.stderr, "warning: sending the API token to %s without TLS; use --tls or --tls-ca\n", addr)
+			opts = append(opts, client.WithPlaintextAPIKey())
 		}
-		opts = append(opts, grpc.WithPerRPCCredentials(bearerToken(c.token)))
+		opts = append(opts, client.WithAPIKey(c.token))
 	}
-	conn, err := grpc.NewClient(addr, opts...)
+	cl, err := client.Dial(ctx, addr, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	return conn, nil
+	return cl, nil
 }
-
-// bearerToken sends an API key with every call.
-type bearerToken string
-
-func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
-}
-
-// RequireTransportSecurity is false so that a key can be used with a
-// server on loopback without TLS; dial warns about other plaintext uses.
-func (bearerToken) RequireTransportSecurity() bool { return false }
 
 // isLoopback reports whether addr (HOST:PORT, or a gRPC target such as
 // dns:///host:port) names a loopback host.

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
-	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
-	"github.com/eventlog/eventlog/protomap"
+	"github.com/eventlog/eventlog/client"
 	"github.com/eventlog/eventlog/store"
 )
 
@@ -139,41 +138,15 @@ func verifyDB(ctx context.Context, o *verifyOptions, p *progress) (eventlog.Veri
 
 // verifyServer asks the server, one call per slice of the log it checks.
 func verifyServer(ctx context.Context, e *env, o *verifyOptions, p *progress) (eventlog.VerifyResult, error) {
-	conn, err := dial(ctx, e, o.server, o.conn)
+	c, err := dial(ctx, e, o.server, o.conn, client.WithCallTimeout(o.timeout))
 	if err != nil {
 		return eventlog.VerifyResult{}, err
 	}
-	defer conn.Close()
-	client := eventlogv1.NewEventLogServiceClient(conn)
-	var total eventlog.VerifyResult
-	req := &eventlogv1.VerifyChainRequest{StartId: o.from, EndId: o.to}
-	for call := 0; ; call++ {
-		cctx, cancel := context.WithCancel(ctx)
-		if o.timeout > 0 {
-			cctx, cancel = context.WithTimeout(ctx, o.timeout)
-		}
-		resp, err := client.VerifyChain(cctx, req)
-		cancel()
-		if err != nil {
-			return total, rpcError(err)
-		}
-		r := protomap.VerifyFromProto(resp)
-		if call == 0 {
-			total = r
-		} else {
-			total.End, total.EndHash, total.Head, total.HeadChecked, total.Next, total.Break =
-				r.End, r.EndHash, r.Head, r.HeadChecked, r.Next, r.Break
-			total.Checked += r.Checked
-		}
-		p.report(total.Checked, total.End)
-		if r.Break != nil || r.Next == 0 {
-			return total, nil
-		}
-		if r.Next <= req.GetStartId() {
-			return total, fmt.Errorf("verify: the server asked to continue at %d, not after %d", r.Next, req.GetStartId())
-		}
-		req.StartId = r.Next
-	}
+	defer c.Close()
+	return c.Verify(ctx, eventlog.VerifyOptions{
+		Start: o.from, End: o.to,
+		Progress: func(checked, last int64) { p.report(checked, last) },
+	})
 }
 
 // report prints the outcome and returns errChainBroken for a break.
