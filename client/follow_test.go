@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/client"
+	"github.com/eventlog/eventlog/internal/pgtest"
 )
 
 // Follow sees every entry once, in order, while the server it follows is
@@ -143,5 +147,82 @@ invalid:
 	var inv *eventlog.InvalidError
 	if !errors.As(err, &inv) || inv.Field != "object_id" {
 		t.Errorf("Follow with a NUL in object_id: last error = %v, want an InvalidError on object_id", err)
+	}
+}
+
+// Follow moves to another replica over the same database when the one it
+// follows stops, and sees every entry once, in order.
+func TestFollowAcrossReplicas(t *testing.T) {
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	var streamsA, streamsB atomic.Int64
+	count := func(n *atomic.Int64) grpc.ServerOption {
+		return grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			n.Add(1)
+			return h(srv, ss)
+		})
+	}
+	a := serve(t, dsn, count(&streamsA))
+	b := serve(t, dsn, count(&streamsB))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// One target, two addresses: the follower uses the first while it
+	// answers.
+	r := manual.NewBuilderWithScheme("replicas")
+	r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: a.addr}, {Addr: b.addr}}})
+	follower := dial(t, "replicas:///eventlog",
+		client.WithDialOptions(grpc.WithResolvers(r)),
+		client.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
+	writer := dial(t, b.addr)
+
+	const per = 10
+	got := make(chan int64, 2*per)
+	followErr := make(chan error, 1)
+	go func() {
+		defer close(got)
+		for e, err := range follower.Follow(ctx, eventlog.Filter{}, 0) {
+			if err != nil {
+				followErr <- err
+				return
+			}
+			got <- e.ID
+			if e.ID == 2*per {
+				return
+			}
+		}
+	}()
+	var seen []int64
+	waitFor := func(n int) {
+		t.Helper()
+		for len(seen) < n {
+			id, ok := <-got
+			if !ok {
+				t.Fatalf("Follow ended after %v: %v", seen, <-followErr)
+			}
+			seen = append(seen, id)
+		}
+	}
+	for round := range 2 {
+		if round == 1 {
+			a.stop()
+		}
+		batch := make([]eventlog.Write, per)
+		for i := range batch {
+			batch[i] = write(round*per + i + 1)
+		}
+		if _, err := writer.LogEvents(ctx, batch); err != nil {
+			t.Fatalf("round %d: LogEvents: %v", round, err)
+		}
+		waitFor((round + 1) * per)
+	}
+	want := make([]int64, 2*per)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	if diff := cmp.Diff(want, seen); diff != "" {
+		t.Errorf("Follow delivered (-want +got):\n%s", diff)
+	}
+	if streamsA.Load() == 0 || streamsB.Load() == 0 {
+		t.Errorf("streams served: %d by the first replica, %d by the second; want both", streamsA.Load(), streamsB.Load())
 	}
 }
