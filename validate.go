@@ -118,6 +118,32 @@ func checkIdempotencyKey(field, key string) error {
 	return nil
 }
 
+// Validate checks the filters of a listing. Errors name the field as in a
+// ListEventsRequest: "actor", "source_id", "end_time".
+func (f *Filter) Validate() error {
+	for _, c := range [...]struct {
+		name string
+		s    string
+		max  int
+	}{
+		{"actor", f.Actor, MaxShortString},
+		{"content_type", f.ContentType, MaxShortString},
+		{"object_id", f.ObjectID, MaxObjectID},
+	} {
+		if err := CheckString(c.name, c.s, c.max, true); err != nil {
+			return err
+		}
+	}
+	if f.SourceID != nil && *f.SourceID < 0 {
+		return Invalid("source_id", "must not be negative, got %d", *f.SourceID)
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && f.Start.After(f.End) {
+		return Invalid("end_time", "must not be before start_time (%s), got %s",
+			f.Start.Format(time.RFC3339Nano), f.End.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
 // Validate checks an object named by a write or a relation: both fields
 // are required identifiers. Errors name "content_type" or "object_id".
 func (r *ObjectRef) Validate() error {

@@ -107,3 +107,33 @@ func TestWithin(t *testing.T) {
 		t.Errorf("Within(p, plain error) = %v, want it unchanged", got)
 	}
 }
+
+func TestFilterValidate(t *testing.T) {
+	neg := int64(-1)
+	start := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		f         Filter
+		wantField string
+	}{
+		{"zero", Filter{}, ""},
+		{"every field", Filter{Type: TypeEdit, Actor: "alice", ContentType: "Entry", ObjectID: "7", SourceID: new(int64), Start: start, End: start}, ""},
+		{"actor control", Filter{Actor: "a\tb"}, "actor"},
+		{"content type too long", Filter{ContentType: strings.Repeat("x", MaxShortString+1)}, "content_type"},
+		{"object id NUL", Filter{ObjectID: "\x00"}, "object_id"},
+		{"source id negative", Filter{SourceID: &neg}, "source_id"},
+		{"end before start", Filter{Start: start, End: start.Add(-time.Nanosecond)}, "end_time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.f.Validate()
+			var inv *InvalidError
+			switch {
+			case tt.wantField == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.wantField != "" && (!errors.As(err, &inv) || inv.Field != tt.wantField):
+				t.Errorf("Validate() = %v, want an InvalidError on %s", err, tt.wantField)
+			}
+		})
+	}
+}
