@@ -116,7 +116,20 @@ type item struct {
 	seq int64
 }
 
-// NewLogger starts a Logger that writes through w (a *Client).
+// NewLogger starts a Logger that writes through c, asking for the basic
+// view of what it stored (see LogEventsBasic).
+func (c *Client) NewLogger(cfg LoggerConfig) *Logger {
+	return NewLogger(basicWriter{c}, cfg)
+}
+
+type basicWriter struct{ c *Client }
+
+func (w basicWriter) LogEvents(ctx context.Context, ws []eventlog.Write) ([]eventlog.Written, error) {
+	return w.c.LogEventsBasic(ctx, ws)
+}
+
+// NewLogger starts a Logger that writes through w: a *Client, or anything
+// that writes batches all or none.
 func NewLogger(w BatchWriter, cfg LoggerConfig) *Logger {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500

@@ -9,7 +9,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -17,38 +16,8 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
-
-// The enums of the API and of the domain, one to one. The numbers happen to
-// agree; the tables keep the two free to diverge.
-var (
-	typeFromProto = map[eventlogv1.EventType]eventlog.EventType{
-		eventlogv1.EventType_EVENT_TYPE_CREATE:       eventlog.TypeCreate,
-		eventlogv1.EventType_EVENT_TYPE_DELETE:       eventlog.TypeDelete,
-		eventlogv1.EventType_EVENT_TYPE_EDIT:         eventlog.TypeEdit,
-		eventlogv1.EventType_EVENT_TYPE_FETCH:        eventlog.TypeFetch,
-		eventlogv1.EventType_EVENT_TYPE_LOGIN:        eventlog.TypeLogin,
-		eventlogv1.EventType_EVENT_TYPE_LOGOUT:       eventlog.TypeLogout,
-		eventlogv1.EventType_EVENT_TYPE_LOGIN_FAILED: eventlog.TypeLoginFailed,
-	}
-	typeToProto = invert(typeFromProto)
-
-	kindFromProto = map[eventlogv1.ActorKind]eventlog.ActorKind{
-		eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED: eventlog.ActorUnspecified,
-		eventlogv1.ActorKind_ACTOR_KIND_USER:        eventlog.ActorUser,
-		eventlogv1.ActorKind_ACTOR_KIND_SERVICE:     eventlog.ActorService,
-		eventlogv1.ActorKind_ACTOR_KIND_SYSTEM:      eventlog.ActorSystem,
-	}
-	kindToProto = invert(kindFromProto)
-)
-
-func invert[K, V comparable](m map[K]V) map[V]K {
-	r := make(map[V]K, len(m))
-	for k, v := range m {
-		r[v] = k
-	}
-	return r
-}
 
 // typeChoices lists the event types a write accepts, for error messages.
 var typeChoices = func() string {
@@ -59,131 +28,59 @@ var typeChoices = func() string {
 	return strings.Join(names, ", ")
 }()
 
-// occurredMin and occurredMax bound Event.OccurredTime. The lower bound is
-// exclusive: the canonical form stores an absent time as 0 Unix
-// microseconds, so the epoch itself cannot be told apart from "not given".
-var (
-	occurredMin = time.Unix(0, 0).UTC()
-	occurredMax = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
-)
-
 // eventFromProto checks an event sent by a client and converts it. field is
 // the event's path in the request, such as "event" or "requests[3].event";
 // errors are *eventlog.InvalidError naming the full path of the offending
 // field. idempotencyKey is the request's key, a sibling of the event in the
 // request (so "requests[3].idempotency_key"). Output-only fields of pe are
 // ignored.
+//
+// What the domain types cannot hold is checked here: an absent event, enum
+// values outside the tables, timestamps that are not valid, details that
+// cannot be JSON or hold NUL characters. The rest is eventlog.Event.Validate.
 func eventFromProto(field string, pe *eventlogv1.Event, idempotencyKey string) (eventlog.Event, error) {
 	if pe == nil {
 		return eventlog.Event{}, eventlog.Invalid(field, "required")
 	}
-	var e eventlog.Event
-	var err error
-
-	switch pt := pe.GetEventType(); {
-	case pt == eventlogv1.EventType_EVENT_TYPE_UNSPECIFIED:
-		return eventlog.Event{}, eventlog.Invalid(field+".event_type", "required: one of %s", typeChoices)
-	case typeFromProto[pt] == eventlog.TypeUnspecified:
-		return eventlog.Event{}, eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
-	default:
-		e.Type = typeFromProto[pt]
-	}
-
-	if e.Actor, err = actorFromProto(field+".actor", pe.GetActor()); err != nil {
-		return eventlog.Event{}, err
-	}
-	if e.ContentType, err = required(field+".content_type", pe.GetContentType(), eventlog.MaxShortString); err != nil {
-		return eventlog.Event{}, err
-	}
-	if e.ObjectID, err = required(field+".object_id", pe.GetObjectId(), eventlog.MaxObjectID); err != nil {
-		return eventlog.Event{}, err
-	}
-	if e.ObjectRepr, err = text(field+".object_repr", pe.GetObjectRepr(), eventlog.MaxLongString); err != nil {
-		return eventlog.Event{}, err
-	}
-	if e.Request, err = requestFromProto(field+".request", pe.GetRequest()); err != nil {
-		return eventlog.Event{}, err
-	}
-	if pe.GetOccurredTime() != nil {
-		if e.OccurredTime, err = occurredFromProto(field+".occurred_time", pe.GetOccurredTime()); err != nil {
-			return eventlog.Event{}, err
+	if pt := pe.GetEventType(); pt != eventlogv1.EventType_EVENT_TYPE_UNSPECIFIED {
+		if _, ok := protomap.EventTypeFromProto(pt); !ok {
+			return eventlog.Event{}, eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
 		}
 	}
-	if e.IdempotencyKey, err = idempotencyKeyFromProto(sibling(field, "idempotency_key"), idempotencyKey); err != nil {
+	if pk := pe.GetActor().GetKind(); !knownKind(pk) {
+		return eventlog.Event{}, eventlog.Invalid(field+".actor.kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", int32(pk))
+	}
+	var occurred time.Time
+	if ts := pe.GetOccurredTime(); ts != nil {
+		t, err := timeFromProto(field+".occurred_time", ts)
+		if err != nil {
+			return eventlog.Event{}, err
+		}
+		// The zero time.Time (year 1) would read as "not given".
+		if t.IsZero() {
+			return eventlog.Event{}, eventlog.Invalid(field+".occurred_time", "want a time after %s and before year 10000, got %s",
+				eventlog.OccurredMin.Format(time.RFC3339), t.Format(time.RFC3339Nano))
+		}
+		occurred = t.Truncate(time.Microsecond)
+	}
+	details, err := detailsFromProto(field+".details", pe.GetDetails())
+	if err != nil {
 		return eventlog.Event{}, err
 	}
-	if e.Details, err = detailsFromProto(field+".details", pe.GetDetails()); err != nil {
-		return eventlog.Event{}, err
+
+	e := protomap.EventFromProtoDetails(pe, details)
+	e.OccurredTime = occurred
+	e.IdempotencyKey = idempotencyKey
+	e.ID, e.Time, e.SourceID, e.Hash, e.PrevHash = 0, time.Time{}, 0, nil, nil
+	if err := e.Validate(); err != nil {
+		return eventlog.Event{}, eventlog.Within(strings.TrimSuffix(sibling(field, ""), "."), err)
 	}
 	return e, nil
 }
 
-func actorFromProto(field string, pa *eventlogv1.Actor) (eventlog.Actor, error) {
-	if pa == nil {
-		return eventlog.Actor{}, eventlog.Invalid(field, "required: the actor's id, name or both")
-	}
-	if blank(pa.GetId()) && blank(pa.GetName()) {
-		return eventlog.Actor{}, eventlog.Invalid(field, "required: at least one of id and name")
-	}
-	a := eventlog.Actor{ID: pa.GetId(), Name: pa.GetName()}
-	if err := checkString(field+".id", a.ID, eventlog.MaxShortString, true); err != nil {
-		return a, err
-	}
-	if err := checkString(field+".name", a.Name, eventlog.MaxShortString, true); err != nil {
-		return a, err
-	}
-	k, ok := kindFromProto[pa.GetKind()]
-	if !ok {
-		return a, eventlog.Invalid(field+".kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", int32(pa.GetKind()))
-	}
-	a.Kind = k
-	return a, nil
-}
-
-func requestFromProto(field string, pr *eventlogv1.RequestContext) (eventlog.Request, error) {
-	r := eventlog.Request{
-		RemoteAddr: pr.GetRemoteAddr(),
-		Method:     pr.GetMethod(),
-		Path:       pr.GetPath(),
-		Protocol:   pr.GetProtocol(),
-		Status:     pr.GetStatus(),
-		UserAgent:  pr.GetUserAgent(),
-		RequestID:  pr.GetRequestId(),
-	}
-	for _, c := range [...]struct {
-		name string
-		s    string
-		max  int
-	}{
-		{"remote_addr", r.RemoteAddr, eventlog.MaxLongString},
-		{"method", r.Method, eventlog.MaxShortString},
-		{"path", r.Path, eventlog.MaxLongString},
-		{"protocol", r.Protocol, eventlog.MaxShortString},
-		{"user_agent", r.UserAgent, eventlog.MaxLongString},
-		{"request_id", r.RequestID, eventlog.MaxShortString},
-	} {
-		// The field's path is only built for an error.
-		if checkString("", c.s, c.max, false) != nil {
-			return r, checkString(field+"."+c.name, c.s, c.max, false)
-		}
-	}
-	if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
-		return r, eventlog.Invalid(field+".status", "want 0 (unknown) or an HTTP status code from 100 to 599, got %d", r.Status)
-	}
-	return r, nil
-}
-
-func occurredFromProto(field string, ts *timestamppb.Timestamp) (time.Time, error) {
-	t, err := timeFromProto(field, ts)
-	if err != nil {
-		return t, err
-	}
-	t = t.Truncate(time.Microsecond)
-	if !t.After(occurredMin) || t.After(occurredMax) {
-		return time.Time{}, eventlog.Invalid(field, "want a time after %s and before year 10000, got %s",
-			occurredMin.Format(time.RFC3339), ts.AsTime().Format(time.RFC3339Nano))
-	}
-	return t, nil
+func knownKind(k eventlogv1.ActorKind) bool {
+	_, ok := protomap.ActorKindFromProto(k)
+	return ok
 }
 
 // timeFromProto checks that ts is a valid timestamp and returns it in UTC.
@@ -195,89 +92,20 @@ func timeFromProto(field string, ts *timestamppb.Timestamp) (time.Time, error) {
 	return ts.AsTime().UTC(), nil
 }
 
-func idempotencyKeyFromProto(field, key string) (string, error) {
-	if len(key) > eventlog.MaxIdempotencyKey {
-		return "", eventlog.Invalid(field, "at most %d bytes, got %d", eventlog.MaxIdempotencyKey, len(key))
-	}
-	if !utf8.ValidString(key) {
-		return "", eventlog.Invalid(field, "not valid UTF-8")
-	}
-	for i, r := range key {
-		if !unicode.IsPrint(r) {
-			return "", eventlog.Invalid(field, "non-printable character %U at byte %d: want printable characters only", r, i)
-		}
-	}
-	return key, nil
-}
-
 // detailsFromProto returns s in canonical JSON form, or nil when s is nil or
-// has no fields.
+// has no fields. Its size is eventlog.Event.Validate's to check.
 func detailsFromProto(field string, s *structpb.Struct) ([]byte, error) {
 	if len(s.GetFields()) == 0 {
 		return nil, nil
 	}
-	canon, nul, err := appendCanonicalDetails(nil, s)
+	canon, nul, err := protomap.AppendCanonicalDetails(nil, s)
 	if err != nil {
 		return nil, eventlog.Invalid(field, "cannot be written as JSON: %v", err)
 	}
-	if len(canon) > eventlog.MaxDetailsBytes {
-		return nil, eventlog.Invalid(field, "at most %d bytes once serialized as JSON, got %d", eventlog.MaxDetailsBytes, len(canon))
-	}
-	if nul {
+	if nul && len(canon) <= eventlog.MaxDetailsBytes {
 		return nil, eventlog.Invalid(field, "keys and strings must not contain a NUL character")
 	}
 	return canon, nil
-}
-
-// required checks an identifier that must be given: empty or white space
-// only is rejected, and so are control characters.
-func required(field, s string, max int) (string, error) {
-	if blank(s) {
-		return "", eventlog.Invalid(field, "required")
-	}
-	if err := checkString(field, s, max, true); err != nil {
-		return "", err
-	}
-	return s, nil
-}
-
-// text is checkString for free text, returning s when it passes.
-func text(field, s string, max int) (string, error) {
-	if err := checkString(field, s, max, false); err != nil {
-		return "", err
-	}
-	return s, nil
-}
-
-func blank(s string) bool { return strings.TrimSpace(s) == "" }
-
-// checkString checks that s, the value of field, is valid UTF-8 of at most
-// max bytes without NUL characters (which neither backend stores). An
-// identifier (ident) must also be free of control characters.
-func checkString(field, s string, max int, ident bool) error {
-	if len(s) > max {
-		return eventlog.Invalid(field, "at most %d bytes, got %d", max, len(s))
-	}
-	// Printable ASCII, the common case, passes every check.
-	i := 0
-	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
-		i++
-	}
-	if i == len(s) {
-		return nil
-	}
-	if !utf8.ValidString(s) {
-		return eventlog.Invalid(field, "not valid UTF-8")
-	}
-	for i, r := range s {
-		switch {
-		case r == 0:
-			return eventlog.Invalid(field, "NUL character at byte %d", i)
-		case ident && unicode.IsControl(r):
-			return eventlog.Invalid(field, "control character %U at byte %d: identifiers must not contain control characters", r, i)
-		}
-	}
-	return nil
 }
 
 // sibling returns the path of the field called name next to the last element
@@ -288,69 +116,6 @@ func sibling(path, name string) string {
 		return path[:i+1] + name
 	}
 	return name
-}
-
-// eventToProto converts a stored entry for a response.
-func eventToProto(e *eventlog.Event) *eventlogv1.Event {
-	return eventToProtoDetails(e, detailsToProto(e.Details))
-}
-
-// eventToProtoDetails is eventToProto with the entry's details already
-// converted.
-func eventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv1.Event {
-	pe := &eventlogv1.Event{
-		Id:           e.ID,
-		Time:         timeToProto(e.Time),
-		OccurredTime: timeToProto(e.OccurredTime),
-		EventType:    typeToProto[e.Type],
-		Actor: &eventlogv1.Actor{
-			Id:   e.Actor.ID,
-			Name: e.Actor.Name,
-			Kind: kindToProto[e.Actor.Kind],
-		},
-		ContentType:    e.ContentType,
-		ObjectId:       e.ObjectID,
-		ObjectRepr:     e.ObjectRepr,
-		Details:        details,
-		SourceId:       e.SourceID,
-		IdempotencyKey: e.IdempotencyKey,
-		Hash:           e.Hash,
-		PrevHash:       e.PrevHash,
-	}
-	if e.Request != (eventlog.Request{}) {
-		pe.Request = &eventlogv1.RequestContext{
-			RemoteAddr: e.Request.RemoteAddr,
-			Method:     e.Request.Method,
-			Path:       e.Request.Path,
-			Protocol:   e.Request.Protocol,
-			Status:     e.Request.Status,
-			UserAgent:  e.Request.UserAgent,
-			RequestId:  e.Request.RequestID,
-		}
-	}
-	return pe
-}
-
-func timeToProto(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// detailsToProto converts stored details. Stored details were canonical JSON
-// objects made from a Struct, so conversion back cannot fail unless the store
-// was written to by other means; such details are left out rather than
-// failing the whole response.
-func detailsToProto(raw []byte) *structpb.Struct {
-	if len(raw) == 0 {
-		return nil
-	}
-	s, err := parseDetails(raw)
-	if err != nil {
-		return nil
-	}
-	return s
 }
 
 // listFromProto checks a ListEvents request and returns the filter and page
@@ -370,26 +135,9 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 			return f, p, eventlog.Invalid("event_type", "want one of create, delete, edit, fetch, login, logout, login_failed (any case, EVENT_TYPE_ prefix optional) or empty for any, got %s", quoteShort(s))
 		}
 	}
-	for _, c := range []struct {
-		name string
-		dst  *string
-		s    string
-		max  int
-	}{
-		{"actor", &f.Actor, req.GetActor(), eventlog.MaxShortString},
-		{"content_type", &f.ContentType, req.GetContentType(), eventlog.MaxShortString},
-		{"object_id", &f.ObjectID, req.GetObjectId(), eventlog.MaxObjectID},
-	} {
-		if err := checkString(c.name, c.s, c.max, true); err != nil {
-			return f, p, err
-		}
-		*c.dst = c.s
-	}
+	f.Actor, f.ContentType, f.ObjectID = req.GetActor(), req.GetContentType(), req.GetObjectId()
 	if req != nil && req.SourceId != nil {
 		id := req.GetSourceId()
-		if id < 0 {
-			return f, p, eventlog.Invalid("source_id", "must not be negative, got %d", id)
-		}
 		f.SourceID = &id
 	}
 	var start, end time.Time
@@ -403,9 +151,9 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 			return f, p, err
 		}
 	}
-	if !start.IsZero() && !end.IsZero() && start.After(end) {
-		return f, p, eventlog.Invalid("end_time", "must not be before start_time (%s), got %s",
-			start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
+	f.Start, f.End = start, end
+	if err := f.Validate(); err != nil {
+		return f, p, err
 	}
 	// Entries are stored to the microsecond: rounding the bounds inward
 	// selects exactly the same entries and makes them comparable in a page
@@ -593,34 +341,6 @@ func verifyFromProto(req *eventlogv1.VerifyChainRequest) (eventlog.VerifyOptions
 	}
 	o.Start, o.End = req.GetStartId(), req.GetEndId()
 	return o, nil
-}
-
-// breakKinds maps the kinds of chain break to the API's.
-var breakKinds = map[eventlog.BreakKind]eventlogv1.ChainBreakKind{
-	eventlog.BreakChanged:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED,
-	eventlog.BreakReordered: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED,
-	eventlog.BreakLink:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK,
-	eventlog.BreakMissing:   eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING,
-	eventlog.BreakTruncated: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED,
-	eventlog.BreakHead:      eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH,
-	eventlog.BreakAfterHead: eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD,
-}
-
-func verifyToProto(r *eventlog.VerifyResult) *eventlogv1.VerifyChainResponse {
-	resp := &eventlogv1.VerifyChainResponse{
-		StartId:      r.Start,
-		EndId:        r.End,
-		CheckedCount: r.Checked,
-		EndHash:      r.EndHash,
-		HeadChecked:  r.HeadChecked,
-		HeadId:       r.Head.LastID,
-		HeadHash:     r.Head.LastHash,
-		NextStartId:  r.Next,
-	}
-	if b := r.Break; b != nil {
-		resp.FirstBreak = &eventlogv1.ChainBreak{Id: b.ID, Kind: breakKinds[b.Kind], Message: b.Problem}
-	}
-	return resp
 }
 
 // maxKeyword bounds order_by and the event_type filter before they are

@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 // fullEvent returns an event with every field a client may set, and the
@@ -123,105 +124,8 @@ func TestEventFromProtoRoundTrip(t *testing.T) {
 
 	wantProto := clientEvent()
 	wantProto.IdempotencyKey = "key-1"
-	if diff := cmp.Diff(wantProto, eventToProto(&e), protocmp.Transform()); diff != "" {
-		t.Errorf("eventToProto(eventFromProto(full event)) mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestEventToProto(t *testing.T) {
-	stored := time.Date(2030, 1, 1, 0, 0, 0, 123000, time.UTC)
-	tests := []struct {
-		name string
-		in   eventlog.Event
-		want *eventlogv1.Event
-	}{
-		{
-			name: "stored entry",
-			in: eventlog.Event{
-				ID:             12,
-				Time:           stored,
-				Type:           eventlog.TypeLoginFailed,
-				Actor:          eventlog.Actor{Name: "bob", Kind: eventlog.ActorService},
-				ContentType:    "User",
-				ObjectID:       "5",
-				Details:        []byte(`{"a":[1,2.5,"x"],"b":{}}`),
-				SourceID:       3,
-				Request:        eventlog.Request{Status: 401},
-				IdempotencyKey: "k",
-				Hash:           []byte{9},
-				PrevHash:       []byte{8},
-			},
-			want: &eventlogv1.Event{
-				Id:             12,
-				Time:           timestamppb.New(stored),
-				EventType:      eventlogv1.EventType_EVENT_TYPE_LOGIN_FAILED,
-				Actor:          &eventlogv1.Actor{Name: "bob", Kind: eventlogv1.ActorKind_ACTOR_KIND_SERVICE},
-				ContentType:    "User",
-				ObjectId:       "5",
-				Details:        mustStruct(map[string]any{"a": []any{1, 2.5, "x"}, "b": map[string]any{}}),
-				SourceId:       3,
-				Request:        &eventlogv1.RequestContext{Status: 401},
-				IdempotencyKey: "k",
-				Hash:           []byte{9},
-				PrevHash:       []byte{8},
-			},
-		},
-		{
-			name: "empty details, zero times and no request are absent",
-			in: eventlog.Event{
-				Type:        eventlog.TypeCreate,
-				Actor:       eventlog.Actor{ID: "svc", Kind: eventlog.ActorSystem},
-				ContentType: "Entry",
-				ObjectID:    "1",
-			},
-			want: &eventlogv1.Event{
-				EventType:   eventlogv1.EventType_EVENT_TYPE_CREATE,
-				Actor:       &eventlogv1.Actor{Id: "svc", Kind: eventlogv1.ActorKind_ACTOR_KIND_SYSTEM},
-				ContentType: "Entry",
-				ObjectId:    "1",
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := eventToProto(&tt.in)
-			if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
-				t.Errorf("eventToProto() mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestEnumTables checks that the conversion tables cover every value of both
-// enums, under matching names.
-func TestEnumTables(t *testing.T) {
-	for _, dt := range eventlog.EventTypes() {
-		pt, ok := typeToProto[dt]
-		if !ok {
-			t.Errorf("typeToProto[%v] missing", dt)
-			continue
-		}
-		if got, want := pt.String(), "EVENT_TYPE_"+dt.String(); got != want {
-			t.Errorf("typeToProto[%v] = %v, want %v", dt, got, want)
-		}
-	}
-	if got, want := len(typeFromProto), len(eventlogv1.EventType_name)-1; got != want {
-		t.Errorf("len(typeFromProto) = %d, want %d (every proto type but UNSPECIFIED)", got, want)
-	}
-	for n := range eventlogv1.ActorKind_name {
-		pk := eventlogv1.ActorKind(n)
-		dk, ok := kindFromProto[pk]
-		if !ok {
-			t.Errorf("kindFromProto[%v] missing", pk)
-			continue
-		}
-		want := strings.TrimPrefix(pk.String(), "ACTOR_KIND_")
-		if want == "UNSPECIFIED" {
-			want = ""
-		}
-		if got := strings.ToUpper(dk.String()); got != want {
-			t.Errorf("kindFromProto[%v] = %q, want %q", pk, got, want)
-		}
+	if diff := cmp.Diff(wantProto, protomap.EventToProto(&e), protocmp.Transform()); diff != "" {
+		t.Errorf("protomap.EventToProto(eventFromProto(full event)) mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -481,8 +385,8 @@ func TestDetailsCanonical(t *testing.T) {
 			if got := string(e.Details); got != wantCanon {
 				t.Errorf("eventFromProto() details = %s, want %s", got, wantCanon)
 			}
-			if diff := cmp.Diff(pe.Details, eventToProto(&e).GetDetails(), protocmp.Transform()); diff != "" {
-				t.Errorf("eventToProto() details mismatch (-want +got):\n%s", diff)
+			if diff := cmp.Diff(pe.Details, protomap.EventToProto(&e).GetDetails(), protocmp.Transform()); diff != "" {
+				t.Errorf("protomap.EventToProto() details mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -855,31 +759,14 @@ func FuzzEventFromProto(f *testing.F) {
 			return
 		}
 		// An accepted event survives a trip through the API unchanged.
-		again, err := eventFromProto("event", eventToProto(&e), e.IdempotencyKey)
+		again, err := eventFromProto("event", protomap.EventToProto(&e), e.IdempotencyKey)
 		if err != nil {
-			t.Fatalf("eventFromProto(eventToProto(e)) error = %v, want nil", err)
+			t.Fatalf("eventFromProto(protomap.EventToProto(e)) error = %v, want nil", err)
 		}
 		if diff := cmp.Diff(e, again); diff != "" {
-			t.Errorf("eventFromProto(eventToProto(e)) mismatch (-want +got):\n%s", diff)
+			t.Errorf("eventFromProto(protomap.EventToProto(e)) mismatch (-want +got):\n%s", diff)
 		}
 	})
-}
-
-func TestBreakKinds(t *testing.T) {
-	seen := map[eventlogv1.ChainBreakKind]bool{}
-	for k := eventlog.BreakKind(1); !strings.HasPrefix(k.String(), "BreakKind("); k++ {
-		pk, ok := breakKinds[k]
-		if !ok || pk == eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_UNSPECIFIED {
-			t.Errorf("breakKinds[%v] missing", k)
-		}
-		if seen[pk] {
-			t.Errorf("breakKinds[%v] = %v, used twice", k, pk)
-		}
-		seen[pk] = true
-	}
-	if got, want := len(seen), len(eventlogv1.ChainBreakKind_name)-1; got != want {
-		t.Errorf("%d break kinds map to the API, want %d (every API kind but UNSPECIFIED)", got, want)
-	}
 }
 
 func TestVerifyFromProto(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 // toStatus maps an error from the domain or the store to the gRPC status a
@@ -23,9 +24,9 @@ func toStatus(err error) error {
 	var conflict *eventlog.KeyConflictError
 	switch {
 	case errors.As(err, &fanout):
-		return status.Error(codes.FailedPrecondition, fanout.Error())
+		return withInfo(codes.FailedPrecondition, fanout.Error(), err)
 	case errors.As(err, &conflict):
-		return status.Error(codes.AlreadyExists, conflict.Error())
+		return withInfo(codes.AlreadyExists, conflict.Error(), err)
 	case errors.As(err, &invalid):
 		st := status.New(codes.InvalidArgument, invalid.Error())
 		withDetails, derr := st.WithDetails(&errdetails.BadRequest{
@@ -44,7 +45,7 @@ func toStatus(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, eventlog.ErrOutcomeUnknown):
-		return status.Error(codes.Unavailable, outcomeUnknown)
+		return withInfo(codes.Unavailable, outcomeUnknown, err)
 	case errors.Is(err, eventlog.ErrUnavailable):
 		// The wrapped cause may name hosts and drivers; keep it out.
 		return status.Error(codes.Unavailable, "the database cannot be reached or the server is shutting down; retry later")
@@ -53,6 +54,18 @@ func toStatus(err error) error {
 		return st.Err()
 	}
 	return status.Error(codes.Internal, "internal error")
+}
+
+// withInfo is a status of code and msg that carries err's ErrorInfo, so
+// that a client can tell it apart from others of its code.
+func withInfo(code codes.Code, msg string, err error) error {
+	st := status.New(code, msg)
+	if info := protomap.ErrorInfoFromError(err); info != nil {
+		if withDetails, derr := st.WithDetails(info); derr == nil {
+			st = withDetails
+		}
+	}
+	return st.Err()
 }
 
 // outcomeUnknown is what a writer is told when the database's answer to

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 // refFromProto checks an object reference whose fields are both required.
@@ -16,19 +17,11 @@ func refFromProto(field string, r *eventlogv1.ObjectRef) (eventlog.ObjectRef, er
 	if r == nil {
 		return eventlog.ObjectRef{}, eventlog.Invalid(field, "required: content_type and object_id")
 	}
-	ct, err := required(field+".content_type", r.GetContentType(), eventlog.MaxShortString)
-	if err != nil {
-		return eventlog.ObjectRef{}, err
+	ref := protomap.RefFromProto(r)
+	if err := ref.Validate(); err != nil {
+		return eventlog.ObjectRef{}, eventlog.Within(field, err)
 	}
-	id, err := required(field+".object_id", r.GetObjectId(), eventlog.MaxObjectID)
-	if err != nil {
-		return eventlog.ObjectRef{}, err
-	}
-	return eventlog.ObjectRef{ContentType: ct, ObjectID: id}, nil
-}
-
-func refToProto(r eventlog.ObjectRef) *eventlogv1.ObjectRef {
-	return &eventlogv1.ObjectRef{ContentType: r.ContentType, ObjectId: r.ObjectID}
+	return ref, nil
 }
 
 // relatedFromProto checks the objects a write names as related.
@@ -51,21 +44,19 @@ func relatedFromProto(field string, refs []*eventlogv1.ObjectRef) ([]eventlog.Ob
 }
 
 func relationFromProto(field string, r *eventlogv1.Relation) (eventlog.Relation, error) {
-	if r == nil {
+	switch {
+	case r == nil:
 		return eventlog.Relation{}, eventlog.Invalid(field, "required")
+	case r.GetFrom() == nil:
+		return eventlog.Relation{}, eventlog.Invalid(field+".from", "required: content_type and object_id")
+	case r.GetTo() == nil:
+		return eventlog.Relation{}, eventlog.Invalid(field+".to", "required: content_type and object_id")
 	}
-	from, err := refFromProto(field+".from", r.GetFrom())
-	if err != nil {
-		return eventlog.Relation{}, err
+	rel := protomap.RelationFromProto(r)
+	if err := rel.Validate(); err != nil {
+		return eventlog.Relation{}, eventlog.Within(field, err)
 	}
-	to, err := refFromProto(field+".to", r.GetTo())
-	if err != nil {
-		return eventlog.Relation{}, err
-	}
-	if err := checkString(field+".kind", r.GetKind(), eventlog.MaxShortString, true); err != nil {
-		return eventlog.Relation{}, err
-	}
-	return eventlog.Relation{From: from, To: to, Kind: r.GetKind()}, nil
+	return rel, nil
 }
 
 func relationsFromProto(rels []*eventlogv1.Relation) ([]eventlog.Relation, error) {
@@ -87,10 +78,6 @@ func relationsFromProto(rels []*eventlogv1.Relation) ([]eventlog.Relation, error
 	return out, nil
 }
 
-func relationToProto(r eventlog.Relation) *eventlogv1.Relation {
-	return &eventlogv1.Relation{From: refToProto(r.From), To: refToProto(r.To), Kind: r.Kind}
-}
-
 // listRelationsFromProto checks a ListRelations request. A filter end needs
 // a content type; its object id may be empty, for every object of the type.
 func listRelationsFromProto(req *eventlogv1.ListRelationsRequest) (eventlog.RelationFilter, *eventlog.Relation, int, error) {
@@ -99,14 +86,14 @@ func listRelationsFromProto(req *eventlogv1.ListRelationsRequest) (eventlog.Rela
 		if r == nil {
 			return nil, nil
 		}
-		ct, err := required(field+".content_type", r.GetContentType(), eventlog.MaxShortString)
-		if err != nil {
+		if err := eventlog.CheckRequired(field+".content_type", r.GetContentType(), eventlog.MaxShortString); err != nil {
 			return nil, err
 		}
-		if err := checkString(field+".object_id", r.GetObjectId(), eventlog.MaxObjectID, true); err != nil {
+		if err := eventlog.CheckString(field+".object_id", r.GetObjectId(), eventlog.MaxObjectID, true); err != nil {
 			return nil, err
 		}
-		return &eventlog.ObjectRef{ContentType: ct, ObjectID: r.GetObjectId()}, nil
+		ref := protomap.RefFromProto(r)
+		return &ref, nil
 	}
 	var err error
 	if f.From, err = end("from", req.GetFrom()); err != nil {
@@ -116,7 +103,7 @@ func listRelationsFromProto(req *eventlogv1.ListRelationsRequest) (eventlog.Rela
 		return f, nil, 0, err
 	}
 	if k := req.GetKind(); k != "" {
-		if err := checkString("kind", k, eventlog.MaxShortString, true); err != nil {
+		if err := eventlog.CheckString("kind", k, eventlog.MaxShortString, true); err != nil {
 			return f, nil, 0, err
 		}
 		f.Kind = &k
@@ -258,7 +245,7 @@ func (s *Server) ListRelations(ctx context.Context, req *eventlogv1.ListRelation
 	}
 	resp.Relations = make([]*eventlogv1.Relation, len(rels))
 	for i, r := range rels {
-		resp.Relations[i] = relationToProto(r)
+		resp.Relations[i] = protomap.RelationToProto(r)
 	}
 	return resp, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/groupcommit"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 	"github.com/eventlog/eventlog/streamhub"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -318,13 +319,13 @@ func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Wr
 func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *eventlogv1.LogEventResponse {
 	details := sent
 	if len(canon) == 0 || !bytes.Equal(w.Event.Details, canon) {
-		details = detailsToProto(w.Event.Details)
+		details = protomap.DetailsToProto(w.Event.Details)
 	}
-	resp := &eventlogv1.LogEventResponse{Event: eventToProtoDetails(&w.Event, details), ChildCount: int64(len(w.Children))}
+	resp := &eventlogv1.LogEventResponse{Event: protomap.EventToProtoDetails(&w.Event, details), ChildCount: int64(len(w.Children))}
 	if len(w.Children) > 0 {
 		resp.Children = make([]*eventlogv1.Event, len(w.Children))
 		for i := range w.Children {
-			resp.Children[i] = eventToProto(&w.Children[i])
+			resp.Children[i] = protomap.EventToProto(&w.Children[i])
 		}
 	}
 	return resp
@@ -380,7 +381,7 @@ func (s *Server) GetEvent(ctx context.Context, req *eventlogv1.GetEventRequest) 
 	if err != nil {
 		return nil, s.fail(ctx, "GetEvent", err)
 	}
-	return &eventlogv1.GetEventResponse{Event: eventToProto(&e), ChildCount: n}, nil
+	return &eventlogv1.GetEventResponse{Event: protomap.EventToProto(&e), ChildCount: n}, nil
 }
 
 // ListEvents returns one page of entries.
@@ -403,7 +404,7 @@ func (s *Server) ListEvents(ctx context.Context, req *eventlogv1.ListEventsReque
 	resp.Events = make([]*eventlogv1.Event, 0, len(events))
 	used := 0
 	for i := range events {
-		pe := eventToProto(&events[i])
+		pe := protomap.EventToProto(&events[i])
 		// A page stops short of the byte budget (entries with large
 		// details), and says where to continue.
 		n := proto.Size(pe) + 8
@@ -435,7 +436,7 @@ func (s *Server) VerifyChain(ctx context.Context, req *eventlogv1.VerifyChainReq
 	if res.Break != nil {
 		s.log.WarnContext(ctx, "hash chain broken", "id", res.Break.ID, "kind", res.Break.Kind.String(), "problem", res.Break.Problem)
 	}
-	return verifyToProto(&res), nil
+	return protomap.VerifyToProto(&res), nil
 }
 
 // serviceDesc is the generated description of EventLogService with each

@@ -6,6 +6,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -96,7 +97,7 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 			msgs := make([]*eventlogv1.StreamEventsResponse, len(batch))
 			for i := range batch {
 				msgs[i] = &eventlogv1.StreamEventsResponse{
-					Item: &eventlogv1.StreamEventsResponse_Event{Event: eventToProto(&batch[i])},
+					Item: &eventlogv1.StreamEventsResponse_Event{Event: protomap.EventToProto(&batch[i])},
 				}
 			}
 			if err := out.send(s.hub.Stopped(), msgs...); err != nil {

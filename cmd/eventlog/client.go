@@ -16,9 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -26,7 +23,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 const (
@@ -126,56 +125,42 @@ func (o *clientOptions) callContext(ctx context.Context) (context.Context, conte
 	return context.WithTimeout(ctx, o.timeout)
 }
 
-// connect dials the server and returns a client and a function closing the
-// connection.
+// withClient dials the server and calls fn with a client of the API.
 func (o *clientOptions) withClient(ctx context.Context, e *env, fn func(eventlogv1.EventLogServiceClient) error) error {
-	conn, err := dial(ctx, e, o.server, o.conn)
+	c, err := dial(ctx, e, o.server, o.conn)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	return fn(eventlogv1.NewEventLogServiceClient(conn))
+	defer c.Close()
+	return fn(eventlogv1.NewEventLogServiceClient(c.Conn()))
 }
 
-// dial connects to the eventlog server at addr, over TLS when c asks for
-// it, sending c's API key with every call. The connection is made lazily,
-// by the first call. This is the one place that chooses the transport.
-func dial(ctx context.Context, e *env, addr string, c connOptions) (*grpc.ClientConn, error) {
-	creds := insecure.NewCredentials()
+// dial returns a client of the eventlog server at addr, over TLS when c
+// asks for it, sending c's API key with every call. The connection is made
+// lazily, by the first call. This is the one place that chooses the
+// transport.
+func dial(ctx context.Context, e *env, addr string, c connOptions, extra ...client.Option) (*client.Client, error) {
+	opts := []client.Option{client.WithUserAgent("eventlog-cli"), client.WithInsecure()}
 	if c.tls {
 		conf, err := clientTLS(c.tlsCA, c.tlsCert, c.tlsKey)
 		if err != nil {
 			return nil, err
 		}
-		creds = credentials.NewTLS(conf)
-	}
-	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
-		grpc.WithUserAgent("eventlog-cli"),
+		opts = append(opts, client.WithTLS(conf))
 	}
 	if c.token != "" {
 		if !c.tls && !isLoopback(addr) {
 			fmt.Fprintf(e.stderr, "warning: sending the API token to %s without TLS; use --tls or --tls-ca\n", addr)
+			opts = append(opts, client.WithPlaintextAPIKey())
 		}
-		opts = append(opts, grpc.WithPerRPCCredentials(bearerToken(c.token)))
+		opts = append(opts, client.WithAPIKey(c.token))
 	}
-	conn, err := grpc.NewClient(addr, opts...)
+	cl, err := client.Dial(ctx, addr, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	return conn, nil
+	return cl, nil
 }
-
-// bearerToken sends an API key with every call.
-type bearerToken string
-
-func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
-}
-
-// RequireTransportSecurity is false so that a key can be used with a
-// server on loopback without TLS; dial warns about other plaintext uses.
-func (bearerToken) RequireTransportSecurity() bool { return false }
 
 // isLoopback reports whether addr (HOST:PORT, or a gRPC target such as
 // dns:///host:port) names a loopback host.
@@ -346,77 +331,6 @@ func parseEventType(flagName, s string) (eventlog.EventType, error) {
 	return t, nil
 }
 
-// The enums of the API and of the domain share their names.
-
-func typeToProto(t eventlog.EventType) eventlogv1.EventType {
-	return eventlogv1.EventType(eventlogv1.EventType_value["EVENT_TYPE_"+t.String()])
-}
-
-func typeFromProto(t eventlogv1.EventType) eventlog.EventType {
-	et, err := eventlog.ParseEventType(t.String())
-	if err != nil {
-		return eventlog.TypeUnspecified
-	}
-	return et
-}
-
-func kindToProto(k eventlog.ActorKind) eventlogv1.ActorKind {
-	if k == eventlog.ActorUnspecified {
-		return eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED
-	}
-	return eventlogv1.ActorKind(eventlogv1.ActorKind_value["ACTOR_KIND_"+strings.ToUpper(k.String())])
-}
-
-func kindFromProto(k eventlogv1.ActorKind) eventlog.ActorKind {
-	ak, err := eventlog.ParseActorKind(k.String())
-	if err != nil {
-		return eventlog.ActorUnspecified
-	}
-	return ak
-}
-
-// fromProtoEvent converts an entry received from the server to the domain
-// type, for the nginx-style line. Details are kept as compact JSON.
-func fromProtoEvent(pe *eventlogv1.Event) eventlog.Event {
-	e := eventlog.Event{
-		ID:   pe.GetId(),
-		Type: typeFromProto(pe.GetEventType()),
-		Actor: eventlog.Actor{
-			ID:   pe.GetActor().GetId(),
-			Name: pe.GetActor().GetName(),
-			Kind: kindFromProto(pe.GetActor().GetKind()),
-		},
-		ContentType: pe.GetContentType(),
-		ObjectID:    pe.GetObjectId(),
-		ObjectRepr:  pe.GetObjectRepr(),
-		SourceID:    pe.GetSourceId(),
-		Request: eventlog.Request{
-			RemoteAddr: pe.GetRequest().GetRemoteAddr(),
-			Method:     pe.GetRequest().GetMethod(),
-			Path:       pe.GetRequest().GetPath(),
-			Protocol:   pe.GetRequest().GetProtocol(),
-			Status:     pe.GetRequest().GetStatus(),
-			UserAgent:  pe.GetRequest().GetUserAgent(),
-			RequestID:  pe.GetRequest().GetRequestId(),
-		},
-		IdempotencyKey: pe.GetIdempotencyKey(),
-		Hash:           pe.GetHash(),
-		PrevHash:       pe.GetPrevHash(),
-	}
-	if pe.GetTime() != nil {
-		e.Time = pe.GetTime().AsTime()
-	}
-	if pe.GetOccurredTime() != nil {
-		e.OccurredTime = pe.GetOccurredTime().AsTime()
-	}
-	if pe.GetDetails() != nil {
-		if b, err := compactJSON(pe.GetDetails()); err == nil {
-			e.Details = b
-		}
-	}
-	return e
-}
-
 // compactJSON marshals m with protojson on one line. protojson's output is
 // deliberately unstable in its spacing, so it goes through json.Compact.
 func compactJSON(m proto.Message) ([]byte, error) {
@@ -443,8 +357,11 @@ func printJSON(w io.Writer, e *eventlogv1.Event) error {
 
 // printNginx prints e as one nginx-style line (see eventlog.Line).
 func printNginx(w io.Writer, e *eventlogv1.Event) error {
-	de := fromProtoEvent(e)
-	_, err := w.Write(append(eventlog.EventLine(&de).AppendTo(nil), '\n'))
+	de, err := protomap.EventFromProto(e)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(eventlog.EventLine(&de).AppendTo(nil), '\n'))
 	return err
 }
 
@@ -525,8 +442,8 @@ func parseLog(e *env, args []string) (*eventlogv1.LogEventRequest, *clientOption
 		return nil, nil, err
 	}
 	ev := &eventlogv1.Event{
-		EventType:   typeToProto(t),
-		Actor:       &eventlogv1.Actor{Id: *actorID, Name: *actor, Kind: kindToProto(k)},
+		EventType:   protomap.EventTypeToProto(t),
+		Actor:       &eventlogv1.Actor{Id: *actorID, Name: *actor, Kind: protomap.ActorKindToProto(k)},
 		ContentType: contentType,
 		ObjectId:    objectID,
 		ObjectRepr:  *repr,

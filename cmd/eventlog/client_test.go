@@ -21,6 +21,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 // testEnv returns an env with the given environment and captured output.
@@ -384,7 +385,10 @@ func sampleEvent(t *testing.T) *eventlogv1.Event {
 }
 
 func TestFromProtoEvent(t *testing.T) {
-	got := fromProtoEvent(sampleEvent(t))
+	got, err := protomap.EventFromProto(sampleEvent(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := eventlog.Event{
 		ID:           17,
 		Time:         time.Date(2026, 1, 2, 15, 4, 5, 123456000, time.UTC),
@@ -405,24 +409,10 @@ func TestFromProtoEvent(t *testing.T) {
 		PrevHash:       []byte{3, 4},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("fromProtoEvent(sample) =\n%+v\nwant\n%+v", got, want)
+		t.Errorf("EventFromProto(sample) =\n%+v\nwant\n%+v", got, want)
 	}
-	if got := fromProtoEvent(&eventlogv1.Event{}); !reflect.DeepEqual(got, eventlog.Event{}) {
-		t.Errorf("fromProtoEvent(empty) = %+v, want the zero Event", got)
-	}
-}
-
-func TestEnumConversions(t *testing.T) {
-	for _, et := range eventlog.EventTypes() {
-		pt := typeToProto(et)
-		if pt == eventlogv1.EventType_EVENT_TYPE_UNSPECIFIED || typeFromProto(pt) != et {
-			t.Errorf("typeToProto(%v) = %v, which converts back to %v", et, pt, typeFromProto(pt))
-		}
-	}
-	for _, k := range []eventlog.ActorKind{eventlog.ActorUnspecified, eventlog.ActorUser, eventlog.ActorService, eventlog.ActorSystem} {
-		if got := kindFromProto(kindToProto(k)); got != k {
-			t.Errorf("kindFromProto(kindToProto(%v)) = %v", k, got)
-		}
+	if got, err := protomap.EventFromProto(&eventlogv1.Event{}); err != nil || !reflect.DeepEqual(got, eventlog.Event{}) {
+		t.Errorf("EventFromProto(empty) = %+v, want the zero Event", got)
 	}
 }
 

@@ -61,7 +61,7 @@ func runHealth(ctx context.Context, e *env, args []string) error {
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(cc).Check(cctx, &healthpb.HealthCheckRequest{Service: service})
+	resp, err := healthpb.NewHealthClient(cc.Conn()).Check(cctx, &healthpb.HealthCheckRequest{Service: service})
 	if err != nil {
 		return fmt.Errorf("health of %s: %w", server, rpcError(err))
 	}

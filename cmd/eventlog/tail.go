@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 var tailHelp = commandHelp{
@@ -71,89 +69,48 @@ func parseTail(e *env, args []string) (*eventlogv1.StreamEventsRequest, *tailOpt
 	return req, &o, nil
 }
 
-// runTail is "eventlog tail".
+// runTail is "eventlog tail": it follows the log through client.Follow,
+// which reconnects with backoff and resumes after the last id seen (an
+// entry printed, or a heartbeat's position).
 func runTail(ctx context.Context, e *env, args []string) error {
 	req, o, err := parseTail(e, args)
 	if err != nil {
 		return err
 	}
-	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
-		return follow(ctx, e, client, req, o)
+	f, err := protomap.FilterFromProto(&eventlogv1.ListEventsRequest{
+		EventType: req.GetEventType(), Actor: req.GetActor(), ContentType: req.GetContentType(), ObjectId: req.GetObjectId(),
+		SourceId: req.SourceId, StartTime: req.GetStartTime(), EndTime: req.GetEndTime(),
 	})
-}
-
-// follow streams entries and reconnects after failures, resuming after the
-// last id seen (an entry printed, or a heartbeat's position).
-func follow(ctx context.Context, e *env, client eventlogv1.EventLogServiceClient, req *eventlogv1.StreamEventsRequest, o *tailOptions) error {
-	const minBackoff = 100 * time.Millisecond
-	backoff := minBackoff
-	for {
-		progressed, err := followOnce(ctx, e, client, req, o)
-		if ctx.Err() != nil {
-			return nil // interrupted: a normal end
-		}
-		if !retryable(err) {
-			return rpcError(err)
-		}
-		if progressed {
-			backoff = minBackoff
-		}
-		where := "from the start"
-		if req.AfterId != nil {
-			where = fmt.Sprintf("after id %d", req.GetAfterId())
-		}
-		fmt.Fprintf(e.stderr, "tail: %v; reconnecting in %s, %s\n", rpcError(err), backoff, where)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, o.maxBackoff)
-	}
-}
-
-// followOnce runs one stream until it fails, and says whether it received
-// anything. It moves req.AfterId past what it received.
-func followOnce(ctx context.Context, e *env, client eventlogv1.EventLogServiceClient, req *eventlogv1.StreamEventsRequest, o *tailOptions) (bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := client.StreamEvents(ctx, req)
 	if err != nil {
-		return false, err
+		return usagef("--type: %v", err)
 	}
-	progressed := false
-	for {
-		resp, err := stream.Recv()
+	after := int64(-1)
+	if req.AfterId != nil {
+		after = req.GetAfterId()
+	}
+	c, err := dial(ctx, e, o.server, o.conn,
+		client.WithBackoff(min(100*time.Millisecond, o.maxBackoff), o.maxBackoff),
+		client.OnReconnect(func(err error, wait time.Duration, afterID int64) {
+			where := "from the start"
+			if afterID >= 0 {
+				where = fmt.Sprintf("after id %d", afterID)
+			}
+			fmt.Fprintf(e.stderr, "tail: %v; reconnecting in %s, %s\n", err, wait, where)
+		}))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for ev, err := range c.Follow(ctx, f, after) {
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = status.Error(codes.Unavailable, "the server ended the stream")
+			if ctx.Err() != nil {
+				return nil // interrupted: a normal end
 			}
-			return progressed, err
+			return err
 		}
-		progressed = true
-		var id int64
-		switch item := resp.GetItem().(type) {
-		case *eventlogv1.StreamEventsResponse_Event:
-			if err := o.print(e.stdout, item.Event); err != nil {
-				return progressed, err
-			}
-			id = item.Event.GetId()
-		case *eventlogv1.StreamEventsResponse_Heartbeat:
-			id = item.Heartbeat.GetLastId()
-		}
-		if req.AfterId == nil || id > req.GetAfterId() {
-			req.AfterId = &id
+		if err := o.print(e.stdout, protomap.EventToProto(&ev)); err != nil {
+			return err
 		}
 	}
-}
-
-// retryable says whether a stream error is worth reconnecting after: the
-// server or the network failed, rather than the request.
-func retryable(err error) bool {
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Internal, codes.Unknown, codes.DeadlineExceeded,
-		codes.ResourceExhausted, codes.Aborted, codes.Canceled:
-		return true
-	}
-	return false
+	return nil
 }

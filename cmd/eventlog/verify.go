@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
-	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/client"
 	"github.com/eventlog/eventlog/store"
 )
 
@@ -138,63 +138,15 @@ func verifyDB(ctx context.Context, o *verifyOptions, p *progress) (eventlog.Veri
 
 // verifyServer asks the server, one call per slice of the log it checks.
 func verifyServer(ctx context.Context, e *env, o *verifyOptions, p *progress) (eventlog.VerifyResult, error) {
-	conn, err := dial(ctx, e, o.server, o.conn)
+	c, err := dial(ctx, e, o.server, o.conn, client.WithCallTimeout(o.timeout))
 	if err != nil {
 		return eventlog.VerifyResult{}, err
 	}
-	defer conn.Close()
-	client := eventlogv1.NewEventLogServiceClient(conn)
-	var total eventlog.VerifyResult
-	req := &eventlogv1.VerifyChainRequest{StartId: o.from, EndId: o.to}
-	for call := 0; ; call++ {
-		cctx, cancel := context.WithCancel(ctx)
-		if o.timeout > 0 {
-			cctx, cancel = context.WithTimeout(ctx, o.timeout)
-		}
-		resp, err := client.VerifyChain(cctx, req)
-		cancel()
-		if err != nil {
-			return total, rpcError(err)
-		}
-		r := verifyFromResponse(resp)
-		if call == 0 {
-			total = r
-		} else {
-			total.End, total.EndHash, total.Head, total.HeadChecked, total.Next, total.Break =
-				r.End, r.EndHash, r.Head, r.HeadChecked, r.Next, r.Break
-			total.Checked += r.Checked
-		}
-		p.report(total.Checked, total.End)
-		if r.Break != nil || r.Next == 0 {
-			return total, nil
-		}
-		if r.Next <= req.GetStartId() {
-			return total, fmt.Errorf("verify: the server asked to continue at %d, not after %d", r.Next, req.GetStartId())
-		}
-		req.StartId = r.Next
-	}
-}
-
-var breakFromProto = map[eventlogv1.ChainBreakKind]eventlog.BreakKind{
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_CHANGED:       eventlog.BreakChanged,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_REORDERED:     eventlog.BreakReordered,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_BROKEN_LINK:   eventlog.BreakLink,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_MISSING:       eventlog.BreakMissing,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_TRUNCATED:     eventlog.BreakTruncated,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_HEAD_MISMATCH: eventlog.BreakHead,
-	eventlogv1.ChainBreakKind_CHAIN_BREAK_KIND_AFTER_HEAD:    eventlog.BreakAfterHead,
-}
-
-func verifyFromResponse(r *eventlogv1.VerifyChainResponse) eventlog.VerifyResult {
-	res := eventlog.VerifyResult{
-		Start: r.GetStartId(), End: r.GetEndId(), Checked: r.GetCheckedCount(), EndHash: r.GetEndHash(),
-		Head:        eventlog.Head{LastID: r.GetHeadId(), LastHash: r.GetHeadHash()},
-		HeadChecked: r.GetHeadChecked(), Next: r.GetNextStartId(),
-	}
-	if b := r.GetFirstBreak(); b != nil {
-		res.Break = &eventlog.ChainBreak{ID: b.GetId(), Kind: breakFromProto[b.GetKind()], Problem: b.GetMessage()}
-	}
-	return res
+	defer c.Close()
+	return c.Verify(ctx, eventlog.VerifyOptions{
+		Start: o.from, End: o.to,
+		Progress: func(checked, last int64) { p.report(checked, last) },
+	})
 }
 
 // report prints the outcome and returns errChainBroken for a break.

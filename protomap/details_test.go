@@ -1,4 +1,4 @@
-package server
+package protomap
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func referenceDetails(s *structpb.Struct) ([]byte, error) {
 func checkDetailsEqual(t *testing.T, s *structpb.Struct) {
 	t.Helper()
 	want, wantErr := referenceDetails(s)
-	got, _, err := appendCanonicalDetails(nil, s)
+	got, _, err := AppendCanonicalDetails(nil, s)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("%v: error %v, reference error %v", s, err, wantErr)
 	}
@@ -76,7 +76,7 @@ func TestCanonicalDetailsEqualsReference(t *testing.T) {
 		obj("s", str("bad \xff utf-8")),
 		obj("bad \xfe key", str("v")),
 	} {
-		if _, _, err := appendCanonicalDetails(nil, bad); err == nil {
+		if _, _, err := AppendCanonicalDetails(nil, bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 		if _, err := referenceDetails(bad); err == nil {
@@ -94,7 +94,7 @@ func TestCanonicalDetailsNUL(t *testing.T) {
 		{&structpb.Struct{Fields: map[string]*structpb.Value{"a\x00": structpb.NewStringValue("x")}}, true},
 		{&structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStringValue("x\x00")}})}}, true},
 	} {
-		_, nul, err := appendCanonicalDetails(nil, c.s)
+		_, nul, err := AppendCanonicalDetails(nil, c.s)
 		if err != nil || nul != c.nul {
 			t.Errorf("%v: nul %v, err %v; want nul %v", c.s, nul, err, c.nul)
 		}
@@ -171,13 +171,13 @@ func TestCanonicalDetailsNilValue(t *testing.T) {
 	checkDetailsEqual(t, &structpb.Struct{Fields: map[string]*structpb.Value{"a": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{nil}})}})
 }
 
-// checkParseEqual holds parseDetails equal to protojson.Unmarshal on raw:
+// checkParseEqual holds ParseDetails equal to protojson.Unmarshal on raw:
 // both refuse it, or both give the same Struct.
 func checkParseEqual(t *testing.T, raw []byte) {
 	t.Helper()
 	want := new(structpb.Struct)
 	wantErr := protojson.Unmarshal(raw, want)
-	got, err := parseDetails(raw)
+	got, err := ParseDetails(raw)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("%q: error %v, protojson's %v", raw, err, wantErr)
 	}
@@ -202,8 +202,8 @@ func TestParseDetailsEqualsProtojson(t *testing.T) {
 	}
 }
 
-// FuzzParseDetails holds parseDetails equal to protojson.Unmarshal on
-// what the store keeps (appendCanonicalDetails' output) and on arbitrary
+// FuzzParseDetails holds ParseDetails equal to protojson.Unmarshal on
+// what the store keeps (AppendCanonicalDetails' output) and on arbitrary
 // bytes.
 func FuzzParseDetails(f *testing.F) {
 	f.Add([]byte("\x01a\x02\x00\x00\x00\x00\x00\x00\xf0?"), false)
@@ -214,7 +214,7 @@ func FuzzParseDetails(f *testing.F) {
 			return
 		}
 		r := fuzzReader{data: data}
-		canon, _, err := appendCanonicalDetails(nil, r.object(0))
+		canon, _, err := AppendCanonicalDetails(nil, r.object(0))
 		if err != nil {
 			return
 		}
@@ -230,12 +230,12 @@ func TestParseDetailsDeep(t *testing.T) {
 			v = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{v}})
 		}
 		s := &structpb.Struct{Fields: map[string]*structpb.Value{"deep": v}}
-		canon, _, err := appendCanonicalDetails(nil, s)
+		canon, _, err := AppendCanonicalDetails(nil, s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkParseEqual(t, canon)
-		if got := detailsToProto(canon); !proto.Equal(got, s) {
+		if got := DetailsToProto(canon); !proto.Equal(got, s) {
 			t.Errorf("details nested %d deep do not read back", depth)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package protomap
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// appendCanonicalDetails appends s to buf in the canonical JSON form
+// AppendCanonicalDetails appends s to buf in the canonical JSON form
 // (eventlog.CanonicalJSON): object keys sorted bytewise, no insignificant
 // space, strings escaped as encoding/json escapes them without HTML
 // escaping, numbers as protojson writes them. It is what
@@ -21,7 +21,7 @@ import (
 //
 // nul reports whether a key or a string holds a NUL character, which the
 // stores cannot keep.
-func appendCanonicalDetails(buf []byte, s *structpb.Struct) (out []byte, nul bool, err error) {
+func AppendCanonicalDetails(buf []byte, s *structpb.Struct) (out []byte, nul bool, err error) {
 	e := detailsEncoder{buf: buf}
 	if err := e.object(s.GetFields()); err != nil {
 		return buf, false, err

@@ -1,4 +1,4 @@
-package server
+package protomap
 
 import (
 	"bytes"
@@ -10,11 +10,11 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// parseDetails parses stored details, a JSON object, into a Struct: what
+// ParseDetails parses stored details, a JSON object, into a Struct: what
 // protojson.Unmarshal gives for them, at a fraction of its cost (it was a
 // quarter of the server's CPU in a listing). A test holds the two equal on
-// every form appendCanonicalDetails writes.
-func parseDetails(raw []byte) (*structpb.Struct, error) {
+// every form AppendCanonicalDetails writes.
+func ParseDetails(raw []byte) (*structpb.Struct, error) {
 	d := detailsDecoder{b: raw}
 	d.space()
 	s, err := d.object()
@@ -28,7 +28,7 @@ func parseDetails(raw []byte) (*structpb.Struct, error) {
 	return s, nil
 }
 
-// maxDetailsDepth bounds the nesting parseDetails follows: protobuf's
+// maxDetailsDepth bounds the nesting ParseDetails follows: protobuf's
 // own bound, so that whatever a write could send reads back.
 const maxDetailsDepth = 10000
 
