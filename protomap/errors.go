@@ -13,7 +13,7 @@ import (
 // these reasons and their fields as metadata.
 const (
 	ErrorDomain          = "eventlog.v1"
-	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"           // eventlog.ErrOutcomeUnknown
+	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"          // eventlog.ErrOutcomeUnknown
 	ReasonKeyConflict    = "IDEMPOTENCY_KEY_CONFLICT" // *eventlog.KeyConflictError
 	ReasonFanout         = "FANOUT_LIMIT"             // *eventlog.FanoutError
 )

@@ -144,7 +144,9 @@ func TestGRPCInterceptors(t *testing.T) {
 			{Method: "/notes.v1.Notes/Update", Type: eventlog.TypeEdit, ContentType: "Note", ObjectID: func(req any) string { return req.(*noteRequest).id }},
 			{Method: "/notes.v1.Notes/Watch", Type: eventlog.TypeFetch, ContentType: "Note", ObjectID: func(req any) string { return req.(*noteRequest).id }},
 		},
-		Actor:       func(ctx context.Context) eventlog.Actor { return eventlog.Actor{Name: "svc", Kind: eventlog.ActorService} },
+		Actor: func(ctx context.Context) eventlog.Actor {
+			return eventlog.Actor{Name: "svc", Kind: eventlog.ActorService}
+		},
 		LogFailures: true,
 	}
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-request-id", "r-9", "user-agent", "grpc-go/1"))
