@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/store"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // envOr returns the environment variable key, or def when it is unset or
@@ -94,4 +96,30 @@ func (l *listFlag) Set(s string) error {
 	}
 	l.add(s)
 	return nil
+}
+
+// splitObject splits "TYPE/ID" at the first slash: object ids may contain
+// slashes, content types do not.
+func splitObject(flagName, s string) (contentType, objectID string, err error) {
+	contentType, objectID, ok := strings.Cut(s, "/")
+	if !ok || strings.TrimSpace(contentType) == "" || objectID == "" {
+		return "", "", usagef("--%s: want TYPE/ID, such as Entry/42, got %q", flagName, s)
+	}
+	return contentType, objectID, nil
+}
+
+func parseTime(flagName, s string) (*timestamppb.Timestamp, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, usagef("--%s: want an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", flagName, s)
+	}
+	return timestamppb.New(t), nil
+}
+
+func parseEventType(flagName, s string) (eventlog.EventType, error) {
+	t, err := eventlog.ParseEventType(s)
+	if err != nil {
+		return t, usagef("--%s: %v", flagName, err)
+	}
+	return t, nil
 }
