@@ -96,35 +96,52 @@ func PageSize(n int32) ListOption {
 // sequence, with its error.
 func (c *Client) List(ctx context.Context, f eventlog.Filter, opts ...ListOption) iter.Seq2[eventlog.Event, error] {
 	return func(yield func(eventlog.Event, error) bool) {
-		req := protomap.FilterToProto(f)
-		for _, o := range opts {
-			o(req)
-		}
+		token := ""
 		for {
-			cctx, cancel := c.callContext(ctx)
-			resp, err := c.rpc.ListEvents(cctx, req)
-			cancel()
+			page, next, err := c.ListPage(ctx, f, token, opts...)
 			if err != nil {
-				yield(eventlog.Event{}, callError(err))
+				yield(eventlog.Event{}, err)
 				return
 			}
-			for _, pe := range resp.GetEvents() {
-				e, err := protomap.EventFromProto(pe)
-				if !yield(e, err) || err != nil {
+			for _, e := range page {
+				if !yield(e, nil) {
 					return
 				}
 			}
-			next := resp.GetNextPageToken()
 			if next == "" {
 				return
 			}
-			if next == req.GetPageToken() {
+			if next == token {
 				yield(eventlog.Event{}, fmt.Errorf("list: the server returned the same page token twice"))
 				return
 			}
-			req.PageToken = next
+			token = next
 		}
 	}
+}
+
+// ListPage returns one page of the entries that match f: the first when
+// pageToken is empty, else the one the token names (with the same f and
+// options), and the token of the next page, empty after the last.
+func (c *Client) ListPage(ctx context.Context, f eventlog.Filter, pageToken string, opts ...ListOption) ([]eventlog.Event, string, error) {
+	req := protomap.FilterToProto(f)
+	for _, o := range opts {
+		o(req)
+	}
+	req.PageToken = pageToken
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.ListEvents(cctx, req)
+	if err != nil {
+		return nil, "", callError(err)
+	}
+	out := make([]eventlog.Event, len(resp.GetEvents()))
+	for i, pe := range resp.GetEvents() {
+		if out[i], err = protomap.EventFromProto(pe); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, resp.GetNextPageToken(), nil
 }
 
 // Follow returns the entries that match f with an id above afterID, in id
@@ -267,36 +284,50 @@ func relationsToProto(rels []eventlog.Relation) []*eventlogv1.Relation {
 // loop goes on. A failed call is the last item, with its error.
 func (c *Client) ListRelations(ctx context.Context, f eventlog.RelationFilter) iter.Seq2[eventlog.Relation, error] {
 	return func(yield func(eventlog.Relation, error) bool) {
-		req := &eventlogv1.ListRelationsRequest{}
-		if f.From != nil {
-			req.From = protomap.RefToProto(*f.From)
-		}
-		if f.To != nil {
-			req.To = protomap.RefToProto(*f.To)
-		}
-		if f.Kind != nil {
-			req.Kind = *f.Kind
-		}
+		token := ""
 		for {
-			cctx, cancel := c.callContext(ctx)
-			resp, err := c.rpc.ListRelations(cctx, req)
-			cancel()
+			page, next, err := c.ListRelationsPage(ctx, f, token, 0)
 			if err != nil {
-				yield(eventlog.Relation{}, callError(err))
+				yield(eventlog.Relation{}, err)
 				return
 			}
-			for _, r := range resp.GetRelations() {
-				if !yield(protomap.RelationFromProto(r), nil) {
+			for _, r := range page {
+				if !yield(r, nil) {
 					return
 				}
 			}
-			next := resp.GetNextPageToken()
-			if next == "" || next == req.GetPageToken() {
+			if next == "" || next == token {
 				return
 			}
-			req.PageToken = next
+			token = next
 		}
 	}
+}
+
+// ListRelationsPage returns one page of the relations f selects, of at
+// most pageSize (0 for the server's default), as ListPage does for entries.
+func (c *Client) ListRelationsPage(ctx context.Context, f eventlog.RelationFilter, pageToken string, pageSize int32) ([]eventlog.Relation, string, error) {
+	req := &eventlogv1.ListRelationsRequest{PageToken: pageToken, PageSize: pageSize}
+	if f.From != nil {
+		req.From = protomap.RefToProto(*f.From)
+	}
+	if f.To != nil {
+		req.To = protomap.RefToProto(*f.To)
+	}
+	if f.Kind != nil {
+		req.Kind = *f.Kind
+	}
+	cctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.rpc.ListRelations(cctx, req)
+	if err != nil {
+		return nil, "", callError(err)
+	}
+	out := make([]eventlog.Relation, len(resp.GetRelations()))
+	for i, r := range resp.GetRelations() {
+		out[i] = protomap.RelationFromProto(r)
+	}
+	return out, resp.GetNextPageToken(), nil
 }
 
 // Verify checks the server's hash chain from o.Start to o.End (0: the end

@@ -172,6 +172,21 @@ func WriteToProto(w *eventlog.Write) *eventlogv1.LogEventRequest {
 	return req
 }
 
+// WriteFromProto converts a LogEvent request to a write, its idempotency
+// key in the event. It fails only on details that are not JSON.
+func WriteFromProto(req *eventlogv1.LogEventRequest) (eventlog.Write, error) {
+	e, err := EventFromProto(req.GetEvent())
+	if err != nil {
+		return eventlog.Write{}, err
+	}
+	e.IdempotencyKey = req.GetIdempotencyKey()
+	w := eventlog.Write{Event: e}
+	for _, r := range req.GetRelated() {
+		w.Related = append(w.Related, RefFromProto(r))
+	}
+	return w, nil
+}
+
 // WrittenFromProto converts a LogEvent response.
 func WrittenFromProto(resp *eventlogv1.LogEventResponse) (eventlog.Written, error) {
 	var w eventlog.Written

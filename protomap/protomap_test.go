@@ -222,6 +222,17 @@ func TestWriteToProto(t *testing.T) {
 	if diff := cmp.Diff([]*eventlogv1.ObjectRef{{ContentType: "A", ObjectId: "1"}}, req.GetRelated(), protocmp.Transform()); diff != "" {
 		t.Errorf("WriteToProto related mismatch (-want +got):\n%s", diff)
 	}
+	// Back: what a writer gives comes back, the key in the event.
+	back, err := WriteFromProto(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if field := back.Event.RequestDiff(&w.Event); field != "" || back.Event.IdempotencyKey != "k" {
+		t.Errorf("WriteFromProto(WriteToProto(w)): %s differs, key %q", field, back.Event.IdempotencyKey)
+	}
+	if diff := cmp.Diff(w.Related, back.Related); diff != "" {
+		t.Errorf("WriteFromProto related mismatch (-want +got):\n%s", diff)
+	}
 }
 
 func TestFilterToProto(t *testing.T) {

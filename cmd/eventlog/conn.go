@@ -103,22 +103,15 @@ func (o *clientOptions) resolve(fs *flag.FlagSet, e *env) error {
 	return nil
 }
 
-// callContext returns the context for one call to the server.
-func (o *clientOptions) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if o.timeout == 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, o.timeout)
-}
-
-// withClient dials the server and calls fn with a client of the API.
-func (o *clientOptions) withClient(ctx context.Context, e *env, fn func(eventlogv1.EventLogServiceClient) error) error {
-	c, err := dial(ctx, e, o.server, o.conn)
+// withClient dials the server and calls fn with a client whose calls
+// each get --timeout.
+func (o *clientOptions) withClient(ctx context.Context, e *env, fn func(*client.Client) error) error {
+	c, err := dial(ctx, e, o.server, o.conn, client.WithCallTimeout(o.timeout))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return fn(eventlogv1.NewEventLogServiceClient(c.Conn()))
+	return fn(c)
 }
 
 // dial returns a client of the eventlog server at addr, over TLS when c

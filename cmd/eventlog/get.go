@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 var getHelp = commandHelp{
@@ -47,18 +50,17 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var resp *eventlogv1.GetEventResponse
-	err = o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
-		cctx, cancel := o.callContext(ctx)
-		defer cancel()
-		resp, err = client.GetEvent(cctx, req)
-		return rpcError(err)
+	var ev eventlog.Event
+	var children int64
+	err = o.withClient(ctx, e, func(c *client.Client) error {
+		ev, children, err = c.GetEvent(ctx, req.GetId())
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if n := resp.GetChildCount(); n > 0 {
-		fmt.Fprintf(e.stderr, "%d propagated entries: eventlog list --source-id %d\n", n, req.GetId())
+	if children > 0 {
+		fmt.Fprintf(e.stderr, "%d propagated entries: eventlog list --source-id %d\n", children, req.GetId())
 	}
-	return o.print(e.stdout, resp.GetEvent())
+	return o.print(e.stdout, protomap.EventToProto(&ev))
 }

@@ -7,7 +7,10 @@ import (
 	"math"
 	"strings"
 
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 var listHelp = commandHelp{
@@ -134,27 +137,38 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
-		return listEvents(ctx, e, client, req, o)
+	return o.withClient(ctx, e, func(c *client.Client) error {
+		return listEvents(ctx, e, c, req, o)
 	})
+}
+
+// pageLister lists entries a page at a time; *client.Client is one.
+type pageLister interface {
+	ListPage(ctx context.Context, f eventlog.Filter, pageToken string, opts ...client.ListOption) ([]eventlog.Event, string, error)
 }
 
 // listEvents prints the entries req selects: one page, with a hint about
 // the next on e.stderr, or with o.all every page.
-func listEvents(ctx context.Context, e *env, client eventlogv1.EventLogServiceClient, req *eventlogv1.ListEventsRequest, o *listOptions) error {
+func listEvents(ctx context.Context, e *env, c pageLister, req *eventlogv1.ListEventsRequest, o *listOptions) error {
+	f, err := protomap.FilterFromProto(req)
+	if err != nil {
+		return err
+	}
+	opts := []client.ListOption{client.PageSize(req.GetPageSize())}
+	if req.GetOrderBy() == "id asc" {
+		opts = append(opts, client.Ascending())
+	}
+	token := req.GetPageToken()
 	for {
-		cctx, cancel := o.callContext(ctx)
-		resp, err := client.ListEvents(cctx, req)
-		cancel()
+		page, next, err := c.ListPage(ctx, f, token, opts...)
 		if err != nil {
-			return rpcError(err)
+			return err
 		}
-		for _, ev := range resp.GetEvents() {
-			if err := o.print(e.stdout, ev); err != nil {
+		for i := range page {
+			if err := o.print(e.stdout, protomap.EventToProto(&page[i])); err != nil {
 				return err
 			}
 		}
-		next := resp.GetNextPageToken()
 		if next == "" {
 			return nil
 		}
@@ -162,9 +176,9 @@ func listEvents(ctx context.Context, e *env, client eventlogv1.EventLogServiceCl
 			fmt.Fprintf(e.stderr, "more entries: --page-token %s\n", next)
 			return nil
 		}
-		if next == req.GetPageToken() {
+		if next == token {
 			return fmt.Errorf("list: the server returned the same page token twice (%q)", next)
 		}
-		req.PageToken = next
+		token = next
 	}
 }

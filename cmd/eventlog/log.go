@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/protomap"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -124,18 +125,20 @@ func runLog(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var resp *eventlogv1.LogEventResponse
-	err = o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
-		cctx, cancel := o.callContext(ctx)
-		defer cancel()
-		resp, err = client.LogEvent(cctx, req)
-		return rpcError(err)
+	w, err := protomap.WriteFromProto(req)
+	if err != nil {
+		return err
+	}
+	var written eventlog.Written
+	err = o.withClient(ctx, e, func(c *client.Client) error {
+		written, err = c.LogEvent(ctx, w)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	for _, ev := range append([]*eventlogv1.Event{resp.GetEvent()}, resp.GetChildren()...) {
-		if err := o.print(e.stdout, ev); err != nil {
+	for _, ev := range append([]eventlog.Event{written.Event}, written.Children...) {
+		if err := o.print(e.stdout, protomap.EventToProto(&ev)); err != nil {
 			return err
 		}
 	}

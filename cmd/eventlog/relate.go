@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 var relateHelp = commandHelp{
@@ -134,18 +136,20 @@ func readRelations(e *env, path, kind string) ([]*eventlogv1.Relation, error) {
 // sendRelations sends rels in calls of at most eventlog.MaxRelationsPerCall
 // and returns the sum of the counts the calls report.
 func sendRelations(ctx context.Context, o *relationFlags, e *env, rels []*eventlogv1.Relation,
-	call func(context.Context, eventlogv1.EventLogServiceClient, []*eventlogv1.Relation) (int32, error)) (int, error) {
+	call func(*client.Client, context.Context, []eventlog.Relation) (int, error)) (int, error) {
 	total := 0
-	err := o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+	err := o.withClient(ctx, e, func(c *client.Client) error {
 		for len(rels) > 0 {
 			n := min(len(rels), eventlog.MaxRelationsPerCall)
-			cctx, cancel := o.callContext(ctx)
-			k, err := call(cctx, client, rels[:n])
-			cancel()
-			if err != nil {
-				return rpcError(err)
+			batch := make([]eventlog.Relation, n)
+			for i, r := range rels[:n] {
+				batch[i] = protomap.RelationFromProto(r)
 			}
-			total += int(k)
+			k, err := call(c, ctx, batch)
+			if err != nil {
+				return err
+			}
+			total += k
 			rels = rels[n:]
 		}
 		return nil
@@ -159,10 +163,7 @@ func runRelate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := sendRelations(ctx, o, e, rels, func(ctx context.Context, c eventlogv1.EventLogServiceClient, rels []*eventlogv1.Relation) (int32, error) {
-		resp, err := c.PutRelations(ctx, &eventlogv1.PutRelationsRequest{Relations: rels})
-		return resp.GetCreated(), err
-	})
+	n, err := sendRelations(ctx, o, e, rels, (*client.Client).PutRelations)
 	if err != nil {
 		return err
 	}
@@ -176,10 +177,7 @@ func runUnrelate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := sendRelations(ctx, o, e, rels, func(ctx context.Context, c eventlogv1.EventLogServiceClient, rels []*eventlogv1.Relation) (int32, error) {
-		resp, err := c.DeleteRelations(ctx, &eventlogv1.DeleteRelationsRequest{Relations: rels})
-		return resp.GetDeleted(), err
-	})
+	n, err := sendRelations(ctx, o, e, rels, (*client.Client).DeleteRelations)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
+	"github.com/eventlog/eventlog/protomap"
 )
 
 var relationsHelp = commandHelp{
@@ -56,30 +58,32 @@ func runRelations(ctx context.Context, e *env, args []string) error {
 	if *limit < 0 {
 		return usagef("--limit: want 0 or more, got %d", *limit)
 	}
-	req := &eventlogv1.ListRelationsRequest{Kind: *kind, PageSize: int32(min(*limit, eventlog.MaxPageSize)), PageToken: *token}
-	end := func(s string) *eventlogv1.ObjectRef {
+	var f eventlog.RelationFilter
+	end := func(s string) *eventlog.ObjectRef {
 		if s == "" {
 			return nil
 		}
 		ct, id, _ := strings.Cut(s, "/")
-		return &eventlogv1.ObjectRef{ContentType: ct, ObjectId: id}
+		return &eventlog.ObjectRef{ContentType: ct, ObjectID: id}
 	}
-	req.From, req.To = end(*from), end(*to)
+	f.From, f.To = end(*from), end(*to)
+	if *kind != "" {
+		f.Kind = kind
+	}
+	size := int32(min(*limit, eventlog.MaxPageSize))
 
-	return o.withClient(ctx, e, func(client eventlogv1.EventLogServiceClient) error {
+	return o.withClient(ctx, e, func(c *client.Client) error {
+		pageToken := *token
 		for {
-			cctx, cancel := o.callContext(ctx)
-			resp, err := client.ListRelations(cctx, req)
-			cancel()
+			page, next, err := c.ListRelationsPage(ctx, f, pageToken, size)
 			if err != nil {
-				return rpcError(err)
+				return err
 			}
-			for _, r := range resp.GetRelations() {
-				if err := printRelation(e.stdout, r, text); err != nil {
+			for _, r := range page {
+				if err := printRelation(e.stdout, protomap.RelationToProto(r), text); err != nil {
 					return err
 				}
 			}
-			next := resp.GetNextPageToken()
 			if next == "" {
 				return nil
 			}
@@ -87,7 +91,7 @@ func runRelations(ctx context.Context, e *env, args []string) error {
 				fmt.Fprintf(e.stderr, "more relations: --page-token %s\n", next)
 				return nil
 			}
-			req.PageToken = next
+			pageToken = next
 		}
 	})
 }
