@@ -69,7 +69,11 @@ func (p *Proxy) Dropped() int64 { return p.drops.Load() }
 
 // SetDown makes the server unreachable through the proxy (down) or
 // reachable again: while down, new connections are closed at once.
-func (p *Proxy) SetDown(down bool) { p.down.Store(down) }
+func (p *Proxy) SetDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down.Store(down)
+}
 
 // CutAll closes every connection open through the proxy, as a database
 // restart does.
@@ -87,13 +91,16 @@ func (p *Proxy) close() {
 	p.wg.Wait()
 }
 
-func (p *Proxy) track(c net.Conn) bool {
+// trackPair records a client's connection and its server's, unless the
+// proxy is down.
+func (p *Proxy) trackPair(client, server net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.conns == nil {
+	if p.down.Load() {
 		return false
 	}
-	p.conns[c] = struct{}{}
+	p.conns[client] = struct{}{}
+	p.conns[server] = struct{}{}
 	return true
 }
 
@@ -119,8 +126,14 @@ func (p *Proxy) accept() {
 			client.Close()
 			continue
 		}
-		p.track(client)
-		p.track(server)
+		// Down since the check above: refused all the same. Tracking
+		// under the lock SetDown takes, a connection is either refused
+		// or cut by the next CutAll.
+		if !p.trackPair(client, server) {
+			client.Close()
+			server.Close()
+			continue
+		}
 		p.wg.Add(2)
 		go p.pipe(client, server)
 	}
