@@ -263,9 +263,25 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes}
 	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000), cpu: p.cpuTimes}
 	multi := &trial{name: "raw INSERT, 100 rows", clients: b.cfg.batchClients, do: raw.insert(100)}
-	if err := b.interleave(ctx, section, []*trial{batch, copyIn, multi}, nil); err != nil {
+	lg, err := newLoggerCalls(ctx, p)
+	if err != nil {
 		return err
 	}
+	defer lg.close()
+	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes}
+	err = b.interleave(ctx, section, []*trial{batch, copyIn, multi, logger}, func(t *trial, start bool) {
+		if t == logger && !start {
+			lg.flush(ctx) // the backlog is not the next trial's
+		}
+	})
+	if err != nil {
+		return err
+	}
+	n := strconv.Itoa(b.cfg.clients)
+	b.add(figure{Section: section, Name: "Logger, " + n + " goroutines", Value: logger.rate(), Unit: "entries/s",
+		Baseline: "LogEvents 1000/call, " + bc + " clients", BaseVal: batch.rate(), Target: 0.5})
+	b.add(figure{Section: section, Name: "Logger p99 of Log, " + n + " goroutines", Value: logger.pct(0.99), Unit: "s",
+		Target: 0.001, AtMost: true})
 	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
 		Baseline: copyIn.name + ", " + bc + " conns", BaseVal: copyIn.rate(), Target: 0.5})
 	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
@@ -291,7 +307,6 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	if _, err := c.c.PutRelations(ctx, rels); err != nil {
 		return fmt.Errorf("register relations: %w", err)
 	}
-	n := strconv.Itoa(b.cfg.clients)
 	plain := &trial{name: "LogEvent, no children", clients: b.cfg.clients, do: c.logEventOn("Note", "prop-plain")}
 	children := &trial{name: "LogEvent, 10 children", clients: b.cfg.clients, do: c.logEventOn("Note", "prop-src")}
 	if err := b.interleave(ctx, section, []*trial{plain, children}, nil); err != nil {
