@@ -12,14 +12,67 @@ import (
 	"github.com/eventlog/eventlog/client"
 )
 
-// exampleServer starts a server over a new SQLite database for an example,
-// and returns its address and a function that stops it.
+// exampleDSN, when set, gives the database of an example's server
+// (TestExamplesOnPostgres sets it); the default is a new SQLite file.
+var exampleDSN func() string
+
+// exampleServer starts a server over a new database for an example, and
+// returns its address and a function that stops it.
 func exampleServer() (string, func()) {
 	dir, err := os.MkdirTemp("", "eventlog-example")
 	mustNot(err)
-	ts, err := startServer(filepath.Join(dir, "log.db"), "")
+	dsn := filepath.Join(dir, "log.db")
+	if exampleDSN != nil {
+		dsn = exampleDSN()
+	}
+	ts, err := startServer(dsn, "")
 	mustNot(err)
 	return ts.addr, func() { ts.stop(); os.RemoveAll(dir) }
+}
+
+func ExampleClient_NewLogger() {
+	addr, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	c, err := client.Dial(ctx, addr, client.WithInsecure())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	// One Logger per process: Log returns at once, batches go out in the
+	// background, and retries reuse each entry's idempotency key.
+	logger := c.NewLogger(client.LoggerConfig{QueueSize: 10_000, WhenFull: client.Block})
+	for i := range 3 {
+		err := logger.Log(ctx, eventlog.Write{Event: eventlog.Event{
+			Type:        eventlog.TypeFetch,
+			Actor:       eventlog.Actor{ID: "7", Name: "bob", Kind: eventlog.ActorUser},
+			ContentType: "Report",
+			ObjectID:    fmt.Sprint("r-", i),
+		}})
+		if err != nil {
+			fmt.Println(err)
+		}
+	}
+	// At shutdown, deliver what is queued.
+	if err := logger.Close(ctx); err != nil {
+		fmt.Println(err)
+	}
+	st := logger.Stats()
+	fmt.Println("sent", st.Sent, "dropped", st.Dropped)
+	for e, err := range c.List(ctx, eventlog.Filter{ContentType: "report"}, client.Ascending()) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(e.ID, e.Type, e.ObjectID)
+	}
+	// Output:
+	// sent 3 dropped 0
+	// 1 FETCH r-0
+	// 2 FETCH r-1
+	// 3 FETCH r-2
 }
 
 func Example() {
