@@ -121,3 +121,10 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
+
+// TreeHead is the state of the log's Merkle tree (RFC 6962) over its
+// entries in id order: how many entries it covers, and its root hash.
+type TreeHead struct {
+	Size int64
+	Root []byte
+}

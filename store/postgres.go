@@ -27,6 +27,7 @@ var postgres = &dialect{
 	copy:        true,
 	appendAt:    appendAtSQL,
 	outage:      postgresOutage,
+	lockRow:     " FOR UPDATE",
 	refused:     func(err error) bool { var e *pq.Error; return errors.As(err, &e) },
 }
 

@@ -28,6 +28,8 @@ func ServiceGrants() []Grant {
 		{"log_head", "SELECT, UPDATE (last_id, last_hash, last_time, relations_version)"},
 		{"relations", "SELECT, INSERT, DELETE"},
 		{"schema_migrations", "SELECT"},
+		{"tree_head", "SELECT, UPDATE (size, root)"},
+		{"tree_nodes", "SELECT, INSERT"},
 	}
 }
 

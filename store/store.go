@@ -100,6 +100,10 @@ type dialect struct {
 	// appendAt, when set, appends on a known head in one statement (see
 	// appendAt).
 	appendAt string
+	// lockRow ends a SELECT of one row to lock it until the transaction
+	// ends (" FOR UPDATE"); empty for SQLite, whose write transactions
+	// hold the database's lock from their start.
+	lockRow string
 	// outage reports whether an error of the driver says that the
 	// database cannot be reached (see Store.outage).
 	outage func(error) bool

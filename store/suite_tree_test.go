@@ -1,0 +1,140 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/bits"
+	"testing"
+
+	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/store"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+var treeTests = []struct {
+	name string
+	fn   func(t *testing.T, b backend)
+}{
+	{"MerkleTreeProofs", testMerkleTree},
+	{"MerkleTreeNodesAppendOnly", testMerkleNodesAppendOnly},
+}
+
+// mth is the Merkle tree hash of RFC 6962, section 2.1, computed from the
+// definition: the reference the store's tree is checked against.
+func mth(leaves [][]byte) []byte {
+	switch n := len(leaves); n {
+	case 0:
+		h := sha256.Sum256(nil)
+		return h[:]
+	case 1:
+		h := sha256.Sum256(append([]byte{0}, leaves[0]...))
+		return h[:]
+	default:
+		k := 1 << (bits.Len(uint(n-1)) - 1) // the largest power of two below n
+		h := sha256.Sum256(append(append([]byte{1}, mth(leaves[:k])...), mth(leaves[k:])...))
+		return h[:]
+	}
+}
+
+// The tree the store integrates has the root RFC 6962 defines at every
+// size, and its inclusion and consistency proofs pass an independent
+// verifier, for leaves and sizes across several integrations.
+func testMerkleTree(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := open(t, b.newDSN(t), nil)
+	if h, err := s.TreeHead(ctx); err != nil || h.Size != 0 || fmt.Sprintf("%x", h.Root) != fmt.Sprintf("%x", mth(nil)) {
+		t.Fatalf("TreeHead of an empty log = %+v, %v; want size 0 and the empty root", h, err)
+	}
+	var data [][]byte // leaf data: the entries' chain hashes
+	n := 0
+	for _, batch := range []int{1, 1, 2, 5, 17, 64, 3, 100, 47} {
+		events := make([]eventlog.Event, batch)
+		for i := range events {
+			n++
+			events[i] = ev(eventlog.TypeEdit, "alice", "Note", fmt.Sprint(n))
+		}
+		for _, e := range mustAppend(t, s, events...) {
+			data = append(data, e.Hash)
+		}
+		if batch == 5 || batch == 3 {
+			continue // integrated with the next batch
+		}
+		h, err := s.Integrate(ctx)
+		if err != nil {
+			t.Fatalf("Integrate: %v", err)
+		}
+		if h.Size != int64(len(data)) || fmt.Sprintf("%x", h.Root) != fmt.Sprintf("%x", mth(data)) {
+			t.Fatalf("after integrating %d entries: head size %d root %x, want root %x", len(data), h.Size, h.Root, mth(data))
+		}
+		if again, err := s.Integrate(ctx); err != nil || again.Size != h.Size {
+			t.Fatalf("Integrate with nothing new = %+v, %v; want the same head", again, err)
+		}
+	}
+	size := int64(len(data))
+	for _, treeSize := range []int64{1, 2, 3, 4, 5, 7, 8, 9, 26, 63, 64, 65, 91, 127, 128, 129, 190, size} {
+		root := mth(data[:treeSize])
+		for _, id := range []int64{1, 2, treeSize / 2, treeSize - 1, treeSize} {
+			if id < 1 || id > treeSize {
+				continue
+			}
+			p, err := s.InclusionProof(ctx, id, treeSize)
+			if err != nil {
+				t.Fatalf("InclusionProof(%d, %d): %v", id, treeSize, err)
+			}
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(id-1), uint64(treeSize), store.LeafHash(data[id-1]), p, root); err != nil {
+				t.Errorf("inclusion of entry %d in the tree of %d: %v", id, treeSize, err)
+			}
+		}
+		for _, from := range []int64{1, treeSize / 3, treeSize - 1, treeSize} {
+			if from < 1 {
+				continue
+			}
+			p, err := s.ConsistencyProof(ctx, from, treeSize)
+			if err != nil {
+				t.Fatalf("ConsistencyProof(%d, %d): %v", from, treeSize, err)
+			}
+			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, uint64(from), uint64(treeSize), p, mth(data[:from]), root); err != nil {
+				t.Errorf("consistency of %d with %d: %v", from, treeSize, err)
+			}
+		}
+	}
+	// A proof of an entry is no proof of another.
+	p, _ := s.InclusionProof(ctx, 5, size)
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, 4, uint64(size), store.LeafHash(data[5]), p, mth(data)); err == nil {
+		t.Error("the proof of entry 5 verifies entry 6 as well")
+	}
+	for _, tt := range []struct {
+		name  string
+		call  func() error
+		field string
+	}{
+		{"beyond the tree", func() error { _, err := s.InclusionProof(ctx, 1, size+1); return err }, "tree_size"},
+		{"entry beyond the size", func() error { _, err := s.InclusionProof(ctx, 9, 8); return err }, "id"},
+		{"consistency backwards", func() error { _, err := s.ConsistencyProof(ctx, 9, 8); return err }, "from_size"},
+	} {
+		var invalid *eventlog.InvalidError
+		if err := tt.call(); !errors.As(err, &invalid) || invalid.Field != tt.field {
+			t.Errorf("%s: error %v, want an InvalidError on %s", tt.name, err, tt.field)
+		}
+	}
+}
+
+// The tree's nodes, once written, cannot be changed or removed.
+func testMerkleNodesAppendOnly(t *testing.T, b backend) {
+	ctx := context.Background()
+	dsn := b.newDSN(t)
+	s := open(t, dsn, nil)
+	mustAppend(t, s, ev(eventlog.TypeEdit, "alice", "Note", "1"), ev(eventlog.TypeEdit, "alice", "Note", "2"))
+	if _, err := s.Integrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, b, dsn)
+	for _, q := range []string{`UPDATE tree_nodes SET hash = hash`, `DELETE FROM tree_nodes`, `DELETE FROM tree_head`} {
+		if _, err := db.Exec(q); err == nil {
+			t.Errorf("%s succeeded, want it refused", q)
+		}
+	}
+}
