@@ -122,6 +122,16 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
 }
 
+// LeafHash is the Merkle tree's leaf hash of an entry whose chain hash is
+// chainHash: RFC 6962's SHA-256(0x00 || data), the data being the chain
+// hash, which covers every field of the entry and the chain before it.
+func LeafHash(chainHash []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(chainHash)
+	return h.Sum(nil)
+}
+
 // TreeHead is the state of the log's Merkle tree (RFC 6962) over its
 // entries in id order: how many entries it covers, and its root hash.
 type TreeHead struct {

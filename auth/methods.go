@@ -56,15 +56,18 @@ func (a Access) scope() Scope {
 // grpcurl, which writers need as much as readers, but there is no reason to
 // describe it to callers who cannot use it.
 var methodAccess = map[string]Access{
-	"/eventlog.v1.EventLogService/LogEvent":        NeedWrite,
-	"/eventlog.v1.EventLogService/LogEvents":       NeedWrite,
-	"/eventlog.v1.EventLogService/PutRelations":    NeedWrite,
-	"/eventlog.v1.EventLogService/DeleteRelations": NeedWrite,
-	"/eventlog.v1.EventLogService/GetEvent":        NeedRead,
-	"/eventlog.v1.EventLogService/ListEvents":      NeedRead,
-	"/eventlog.v1.EventLogService/StreamEvents":    NeedRead,
-	"/eventlog.v1.EventLogService/ListRelations":   NeedRead,
-	"/eventlog.v1.EventLogService/VerifyChain":     NeedRead,
+	"/eventlog.v1.EventLogService/LogEvent":            NeedWrite,
+	"/eventlog.v1.EventLogService/LogEvents":           NeedWrite,
+	"/eventlog.v1.EventLogService/PutRelations":        NeedWrite,
+	"/eventlog.v1.EventLogService/DeleteRelations":     NeedWrite,
+	"/eventlog.v1.EventLogService/GetEvent":            NeedRead,
+	"/eventlog.v1.EventLogService/ListEvents":          NeedRead,
+	"/eventlog.v1.EventLogService/StreamEvents":        NeedRead,
+	"/eventlog.v1.EventLogService/ListRelations":       NeedRead,
+	"/eventlog.v1.EventLogService/VerifyChain":         NeedRead,
+	"/eventlog.v1.EventLogService/GetCheckpoint":       NeedRead,
+	"/eventlog.v1.EventLogService/GetInclusionProof":   NeedRead,
+	"/eventlog.v1.EventLogService/GetConsistencyProof": NeedRead,
 
 	"/grpc.health.v1.Health/Check": Public,
 	"/grpc.health.v1.Health/Watch": Public,

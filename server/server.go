@@ -21,6 +21,7 @@ import (
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/protomap"
 	"github.com/eventlog/eventlog/streamhub"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
@@ -80,6 +81,13 @@ type Config struct {
 	// MaxListBytes bounds the entries of one ListEvents page, serialized;
 	// DefaultMaxListBytes when 0. A page always holds at least one entry.
 	MaxListBytes int
+	// TreeInterval is how often committed entries are added to the
+	// Merkle tree (and, with a Signer, a checkpoint signed); 1 second
+	// when 0.
+	TreeInterval time.Duration
+	// Signer signs checkpoints; its name is the log's origin. Without
+	// one, GetCheckpoint answers FAILED_PRECONDITION; proofs still work.
+	Signer note.Signer
 }
 
 // DefaultMaxListBytes keeps a ListEvents response within the 4 MiB that
@@ -109,6 +117,12 @@ type Server struct {
 
 	maxVerify    int64
 	maxListBytes int
+
+	signer       note.Signer
+	checkpoint   atomic.Pointer[checkpoint]
+	treeInterval time.Duration
+	stopTree     chan struct{}
+	treeDone     chan struct{} // closed when the integrator has ended
 }
 
 var _ eventlogv1.EventLogServiceServer = (*Server)(nil)
@@ -143,6 +157,9 @@ func New(cfg Config) *Server {
 	if cfg.HeadPoll <= 0 {
 		cfg.HeadPoll = time.Second
 	}
+	if cfg.TreeInterval <= 0 {
+		cfg.TreeInterval = time.Second
+	}
 	h := streamhub.New(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
 	return &Server{
 		store:     cfg.Store,
@@ -155,6 +172,9 @@ func New(cfg Config) *Server {
 
 		maxVerify:    cfg.MaxVerifyEntries,
 		maxListBytes: cfg.MaxListBytes,
+
+		signer:       cfg.Signer,
+		treeInterval: cfg.TreeInterval,
 	}
 }
 
@@ -164,6 +184,14 @@ func New(cfg Config) *Server {
 func (s *Server) Start(ctx context.Context) error {
 	if err := s.hub.Start(ctx); err != nil {
 		return fmt.Errorf("start streaming: %w", err)
+	}
+	if ts, ok := s.store.(treeStore); ok {
+		s.integrate(ts) // a checkpoint from the start
+		s.stopTree, s.treeDone = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(s.treeDone)
+			s.integrator(ts, s.treeInterval, s.stopTree)
+		}()
 	}
 	s.watching = make(chan struct{})
 	w, ok := s.store.(watcher)
@@ -211,6 +239,11 @@ func (s *Server) Close() {
 	}
 	if s.watching != nil {
 		<-s.watching
+	}
+	if s.stopTree != nil {
+		close(s.stopTree)
+		<-s.treeDone
+		s.stopTree = nil
 	}
 }
 

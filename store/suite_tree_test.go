@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/eventlog/eventlog"
-	"github.com/eventlog/eventlog/store"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -84,7 +83,7 @@ func testMerkleTree(t *testing.T, b backend) {
 			if err != nil {
 				t.Fatalf("InclusionProof(%d, %d): %v", id, treeSize, err)
 			}
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(id-1), uint64(treeSize), store.LeafHash(data[id-1]), p, root); err != nil {
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(id-1), uint64(treeSize), eventlog.LeafHash(data[id-1]), p, root); err != nil {
 				t.Errorf("inclusion of entry %d in the tree of %d: %v", id, treeSize, err)
 			}
 		}
@@ -103,7 +102,7 @@ func testMerkleTree(t *testing.T, b backend) {
 	}
 	// A proof of an entry is no proof of another.
 	p, _ := s.InclusionProof(ctx, 5, size)
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, 4, uint64(size), store.LeafHash(data[5]), p, mth(data)); err == nil {
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, 4, uint64(size), eventlog.LeafHash(data[5]), p, mth(data)); err == nil {
 		t.Error("the proof of entry 5 verifies entry 6 as well")
 	}
 	for _, tt := range []struct {

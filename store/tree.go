@@ -24,11 +24,6 @@ import (
 // durable. Proofs read the nodes they need; the hashes of incomplete
 // subtrees, on the right edge, are computed from complete ones.
 
-// LeafHash is the tree's leaf hash of an entry: RFC 6962's hash of a leaf
-// whose data is the entry's chain hash, which covers every field of the
-// entry and the chain before it.
-func LeafHash(chainHash []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(chainHash) }
-
 var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 
 // MaxIntegrate bounds the entries one Integrate call adds.
@@ -92,7 +87,7 @@ func (s *Store) Integrate(ctx context.Context) (_ eventlog.TreeHead, err error) 
 		if l.ID != h.Size+int64(i)+1 {
 			return eventlog.TreeHead{}, &eventlog.CorruptError{ID: h.Size + int64(i) + 1, Problem: fmt.Sprintf("missing: the entry after %d is %d", h.Size+int64(i), l.ID)}
 		}
-		if err := r.Append(LeafHash(l.Hash), visit); err != nil {
+		if err := r.Append(eventlog.LeafHash(l.Hash), visit); err != nil {
 			return eventlog.TreeHead{}, fmt.Errorf("integrate: %w", err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/grpc"
 )
 
@@ -119,6 +120,15 @@ func (a *app) build(ctx context.Context) (*running, error) {
 	if guard != nil && tlsConf == nil && !loopback {
 		log.Warn("API keys over plaintext on a non-loopback address: anyone on the network path can read the tokens; set --tls-cert and --tls-key")
 	}
+	var signer note.Signer
+	if cfg.signingKey != "" {
+		if signer, err = loadSigner(cfg.signingKey); err != nil {
+			return nil, err
+		}
+		log.Info("signing checkpoints", "origin", signer.Name())
+	} else {
+		log.Info("no signing key (--signing-key): the log's Merkle tree and its proofs are served, but no signed checkpoint")
+	}
 	st, err := a.store(ctx)
 	if err != nil {
 		return nil, err
@@ -135,7 +145,7 @@ func (a *app) build(ctx context.Context) (*running, error) {
 		}
 	}
 
-	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify})
+	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify, Signer: signer})
 	a.onClose(srv.Close)
 	if err := srv.Start(ctx); err != nil {
 		return nil, err

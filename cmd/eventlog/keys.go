@@ -48,11 +48,13 @@ func runKeys(ctx context.Context, e *env, args []string) error {
 		fmt.Fprint(e.stderr, `Usage:
   eventlog keys new --name NAME --scopes SCOPES [--file FILE]
   eventlog keys check --file FILE
+  eventlog keys signing new --name ORIGIN --out FILE
 
 Keys makes API keys and checks keys files. "keys new" prints a new token
 once and the keys-file line that admits it (only the token's hash);
 "keys check" reads a keys file as the server would and names the line of
-the first mistake. Each subcommand's --help says more.
+the first mistake; "keys signing new" makes the key checkpoints are
+signed with. Each subcommand's --help says more.
 
 Example:
   eventlog keys new --name dashboard --scopes read --file /etc/eventlog/keys
@@ -63,8 +65,13 @@ Example:
 		return runKeysNew(e, args[1:])
 	case "check":
 		return runKeysCheck(e, args[1:])
+	case "signing":
+		if len(args) < 2 || args[1] != "new" {
+			return usagef("keys signing: want keys signing new (see eventlog keys signing new --help)")
+		}
+		return runSigningNew(e, args[2:])
 	}
-	return usagef("keys: unknown subcommand %q: want new or check", args[0])
+	return usagef("keys: unknown subcommand %q: want new, check or signing new", args[0])
 }
 
 func runKeysNew(e *env, args []string) error {

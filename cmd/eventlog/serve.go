@@ -37,6 +37,7 @@ type serveConfig struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	keysFile        string
+	signingKey      string
 	tlsCert         string
 	tlsKey          string
 	tlsClientCA     string
@@ -123,6 +124,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"how long to wait for in-flight calls when stopping")
 	fs.StringVar(&cfg.keysFile, "keys", envOr(e, "EVENTLOG_KEYS", ""),
 		"API keys `file`: one \"NAME SCOPES sha256:HASH\" a line; none: no keys, loopback only (env EVENTLOG_KEYS)")
+	fs.StringVar(&cfg.signingKey, "signing-key", envOr(e, "EVENTLOG_SIGNING_KEY", ""),
+		"signing key `file` (from eventlog keys signing new): the server signs a checkpoint of the log's Merkle tree as it grows (env EVENTLOG_SIGNING_KEY)")
 	keysPoll, err := envDuration(e, "EVENTLOG_KEYS_POLL", 5*time.Second)
 	if err != nil {
 		return err

@@ -2092,6 +2092,354 @@ func (x *ChainBreak) GetMessage() string {
 	return ""
 }
 
+// GetCheckpointRequest asks for the newest signed checkpoint.
+type GetCheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointRequest) Reset() {
+	*x = GetCheckpointRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointRequest) ProtoMessage() {}
+
+func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{25}
+}
+
+// GetCheckpointResponse carries a checkpoint.
+type GetCheckpointResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checkpoint as a signed note in the C2SP tlog-checkpoint format:
+	// the origin line, the tree size, the base64 root hash, a blank line and
+	// the signature lines. Keep it: a later checkpoint must be consistent
+	// with it (GetConsistencyProof).
+	Checkpoint string `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The tree size and root hash it states.
+	TreeSize      int64  `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	RootHash      []byte `protobuf:"bytes,3,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointResponse) Reset() {
+	*x = GetCheckpointResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointResponse) ProtoMessage() {}
+
+func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
+func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetCheckpointResponse) GetCheckpoint() string {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return ""
+}
+
+func (x *GetCheckpointResponse) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *GetCheckpointResponse) GetRootHash() []byte {
+	if x != nil {
+		return x.RootHash
+	}
+	return nil
+}
+
+// GetInclusionProofRequest names an entry and a tree size.
+type GetInclusionProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry; it is leaf id - 1 of the tree.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The size of the tree to prove inclusion in, such as a checkpoint's; 0
+	// means the tree as integrated now.
+	TreeSize      int64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofRequest) Reset() {
+	*x = GetInclusionProofRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofRequest) ProtoMessage() {}
+
+func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetInclusionProofRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *GetInclusionProofRequest) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+// GetInclusionProofResponse carries an inclusion proof.
+type GetInclusionProofResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leaf's index (id - 1) and the tree's size.
+	LeafIndex int64 `protobuf:"varint,1,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
+	TreeSize  int64 `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// The leaf hash: SHA-256 of 0x00 and the entry's hash.
+	LeafHash []byte `protobuf:"bytes,3,opt,name=leaf_hash,json=leafHash,proto3" json:"leaf_hash,omitempty"`
+	// The proof's hashes, from the leaf up (RFC 6962 / RFC 9162).
+	Hashes        [][]byte `protobuf:"bytes,4,rep,name=hashes,proto3" json:"hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofResponse) Reset() {
+	*x = GetInclusionProofResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofResponse) ProtoMessage() {}
+
+func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetInclusionProofResponse) GetLeafIndex() int64 {
+	if x != nil {
+		return x.LeafIndex
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetLeafHash() []byte {
+	if x != nil {
+		return x.LeafHash
+	}
+	return nil
+}
+
+func (x *GetInclusionProofResponse) GetHashes() [][]byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+// GetConsistencyProofRequest names two tree sizes.
+type GetConsistencyProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The smaller size, such as a kept checkpoint's; at least 1.
+	FromSize int64 `protobuf:"varint,1,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	// The larger size; 0 means the tree as integrated now.
+	ToSize        int64 `protobuf:"varint,2,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofRequest) Reset() {
+	*x = GetConsistencyProofRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofRequest) ProtoMessage() {}
+
+func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetConsistencyProofRequest) GetFromSize() int64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofRequest) GetToSize() int64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+// GetConsistencyProofResponse carries a consistency proof.
+type GetConsistencyProofResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	FromSize int64                  `protobuf:"varint,1,opt,name=from_size,json=fromSize,proto3" json:"from_size,omitempty"`
+	ToSize   int64                  `protobuf:"varint,2,opt,name=to_size,json=toSize,proto3" json:"to_size,omitempty"`
+	// The proof's hashes (RFC 6962 / RFC 9162).
+	Hashes        [][]byte `protobuf:"bytes,3,rep,name=hashes,proto3" json:"hashes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofResponse) Reset() {
+	*x = GetConsistencyProofResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofResponse) ProtoMessage() {}
+
+func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetConsistencyProofResponse) GetFromSize() int64 {
+	if x != nil {
+		return x.FromSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetToSize() int64 {
+	if x != nil {
+		return x.ToSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetHashes() [][]byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
 var File_eventlog_v1_eventlog_proto protoreflect.FileDescriptor
 
 const file_eventlog_v1_eventlog_proto_rawDesc = "" +
@@ -2235,7 +2583,30 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"ChainBreak\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.eventlog.v1.ChainBreakKindR\x04kind\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage*\xca\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x16\n" +
+	"\x14GetCheckpointRequest\"q\n" +
+	"\x15GetCheckpointResponse\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\tR\n" +
+	"checkpoint\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\x12\x1b\n" +
+	"\troot_hash\x18\x03 \x01(\fR\brootHash\"G\n" +
+	"\x18GetInclusionProofRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\"\x8c\x01\n" +
+	"\x19GetInclusionProofResponse\x12\x1d\n" +
+	"\n" +
+	"leaf_index\x18\x01 \x01(\x03R\tleafIndex\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\x12\x1b\n" +
+	"\tleaf_hash\x18\x03 \x01(\fR\bleafHash\x12\x16\n" +
+	"\x06hashes\x18\x04 \x03(\fR\x06hashes\"R\n" +
+	"\x1aGetConsistencyProofRequest\x12\x1b\n" +
+	"\tfrom_size\x18\x01 \x01(\x03R\bfromSize\x12\x17\n" +
+	"\ato_size\x18\x02 \x01(\x03R\x06toSize\"k\n" +
+	"\x1bGetConsistencyProofResponse\x12\x1b\n" +
+	"\tfrom_size\x18\x01 \x01(\x03R\bfromSize\x12\x17\n" +
+	"\ato_size\x18\x02 \x01(\x03R\x06toSize\x12\x16\n" +
+	"\x06hashes\x18\x03 \x03(\fR\x06hashes*\xca\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EVENT_TYPE_CREATE\x10\x01\x12\x15\n" +
@@ -2262,7 +2633,8 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x18CHAIN_BREAK_KIND_MISSING\x10\x04\x12\x1e\n" +
 	"\x1aCHAIN_BREAK_KIND_TRUNCATED\x10\x05\x12\"\n" +
 	"\x1eCHAIN_BREAK_KIND_HEAD_MISMATCH\x10\x06\x12\x1f\n" +
-	"\x1bCHAIN_BREAK_KIND_AFTER_HEAD\x10\a2\xec\a\n" +
+	"\x1bCHAIN_BREAK_KIND_AFTER_HEAD\x10\a2\xf7\n" +
+	"\n" +
 	"\x0fEventLogService\x12^\n" +
 	"\bLogEvent\x12\x1c.eventlog.v1.LogEventRequest\x1a\x1d.eventlog.v1.LogEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12j\n" +
@@ -2275,7 +2647,10 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\fPutRelations\x12 .eventlog.v1.PutRelationsRequest\x1a!.eventlog.v1.PutRelationsResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/relations:batchPut\x12\x82\x01\n" +
 	"\x0fDeleteRelations\x12#.eventlog.v1.DeleteRelationsRequest\x1a$.eventlog.v1.DeleteRelationsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/relations:batchDelete\x12m\n" +
 	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relations\x12j\n" +
-	"\vVerifyChain\x12\x1f.eventlog.v1.VerifyChainRequest\x1a .eventlog.v1.VerifyChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/chain:verifyB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
+	"\vVerifyChain\x12\x1f.eventlog.v1.VerifyChainRequest\x1a .eventlog.v1.VerifyChainResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/chain:verify\x12n\n" +
+	"\rGetCheckpoint\x12!.eventlog.v1.GetCheckpointRequest\x1a\".eventlog.v1.GetCheckpointResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/checkpoint\x12\x8a\x01\n" +
+	"\x11GetInclusionProof\x12%.eventlog.v1.GetInclusionProofRequest\x1a&.eventlog.v1.GetInclusionProofResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/events/{id}:inclusionProof\x12\x8b\x01\n" +
+	"\x13GetConsistencyProof\x12'.eventlog.v1.GetConsistencyProofRequest\x1a(.eventlog.v1.GetConsistencyProofResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/tree:consistencyProofB;Z9github.com/eventlog/eventlog/proto/eventlog/v1;eventlogv1b\x06proto3"
 
 var (
 	file_eventlog_v1_eventlog_proto_rawDescOnce sync.Once
@@ -2290,47 +2665,53 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 }
 
 var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
-	(EventType)(0),                  // 0: eventlog.v1.EventType
-	(ActorKind)(0),                  // 1: eventlog.v1.ActorKind
-	(EventView)(0),                  // 2: eventlog.v1.EventView
-	(ChainBreakKind)(0),             // 3: eventlog.v1.ChainBreakKind
-	(*Actor)(nil),                   // 4: eventlog.v1.Actor
-	(*RequestContext)(nil),          // 5: eventlog.v1.RequestContext
-	(*Event)(nil),                   // 6: eventlog.v1.Event
-	(*LogEventRequest)(nil),         // 7: eventlog.v1.LogEventRequest
-	(*LogEventResponse)(nil),        // 8: eventlog.v1.LogEventResponse
-	(*LogEventsRequest)(nil),        // 9: eventlog.v1.LogEventsRequest
-	(*LogEventsResponse)(nil),       // 10: eventlog.v1.LogEventsResponse
-	(*GetEventRequest)(nil),         // 11: eventlog.v1.GetEventRequest
-	(*GetEventResponse)(nil),        // 12: eventlog.v1.GetEventResponse
-	(*ListEventsRequest)(nil),       // 13: eventlog.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),      // 14: eventlog.v1.ListEventsResponse
-	(*StreamEventsRequest)(nil),     // 15: eventlog.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),    // 16: eventlog.v1.StreamEventsResponse
-	(*Heartbeat)(nil),               // 17: eventlog.v1.Heartbeat
-	(*ObjectRef)(nil),               // 18: eventlog.v1.ObjectRef
-	(*Relation)(nil),                // 19: eventlog.v1.Relation
-	(*PutRelationsRequest)(nil),     // 20: eventlog.v1.PutRelationsRequest
-	(*PutRelationsResponse)(nil),    // 21: eventlog.v1.PutRelationsResponse
-	(*DeleteRelationsRequest)(nil),  // 22: eventlog.v1.DeleteRelationsRequest
-	(*DeleteRelationsResponse)(nil), // 23: eventlog.v1.DeleteRelationsResponse
-	(*ListRelationsRequest)(nil),    // 24: eventlog.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),   // 25: eventlog.v1.ListRelationsResponse
-	(*VerifyChainRequest)(nil),      // 26: eventlog.v1.VerifyChainRequest
-	(*VerifyChainResponse)(nil),     // 27: eventlog.v1.VerifyChainResponse
-	(*ChainBreak)(nil),              // 28: eventlog.v1.ChainBreak
-	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 30: google.protobuf.Struct
+	(EventType)(0),                      // 0: eventlog.v1.EventType
+	(ActorKind)(0),                      // 1: eventlog.v1.ActorKind
+	(EventView)(0),                      // 2: eventlog.v1.EventView
+	(ChainBreakKind)(0),                 // 3: eventlog.v1.ChainBreakKind
+	(*Actor)(nil),                       // 4: eventlog.v1.Actor
+	(*RequestContext)(nil),              // 5: eventlog.v1.RequestContext
+	(*Event)(nil),                       // 6: eventlog.v1.Event
+	(*LogEventRequest)(nil),             // 7: eventlog.v1.LogEventRequest
+	(*LogEventResponse)(nil),            // 8: eventlog.v1.LogEventResponse
+	(*LogEventsRequest)(nil),            // 9: eventlog.v1.LogEventsRequest
+	(*LogEventsResponse)(nil),           // 10: eventlog.v1.LogEventsResponse
+	(*GetEventRequest)(nil),             // 11: eventlog.v1.GetEventRequest
+	(*GetEventResponse)(nil),            // 12: eventlog.v1.GetEventResponse
+	(*ListEventsRequest)(nil),           // 13: eventlog.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),          // 14: eventlog.v1.ListEventsResponse
+	(*StreamEventsRequest)(nil),         // 15: eventlog.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),        // 16: eventlog.v1.StreamEventsResponse
+	(*Heartbeat)(nil),                   // 17: eventlog.v1.Heartbeat
+	(*ObjectRef)(nil),                   // 18: eventlog.v1.ObjectRef
+	(*Relation)(nil),                    // 19: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),         // 20: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),        // 21: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),      // 22: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil),     // 23: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),        // 24: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),       // 25: eventlog.v1.ListRelationsResponse
+	(*VerifyChainRequest)(nil),          // 26: eventlog.v1.VerifyChainRequest
+	(*VerifyChainResponse)(nil),         // 27: eventlog.v1.VerifyChainResponse
+	(*ChainBreak)(nil),                  // 28: eventlog.v1.ChainBreak
+	(*GetCheckpointRequest)(nil),        // 29: eventlog.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 30: eventlog.v1.GetCheckpointResponse
+	(*GetInclusionProofRequest)(nil),    // 31: eventlog.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 32: eventlog.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 33: eventlog.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 34: eventlog.v1.GetConsistencyProofResponse
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),             // 36: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	29, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	29, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	35, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	35, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
 	4,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	30, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	36, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
 	5,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
 	6,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
 	18, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
@@ -2341,14 +2722,14 @@ var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	2,  // 13: eventlog.v1.LogEventsRequest.view:type_name -> eventlog.v1.EventView
 	8,  // 14: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
 	6,  // 15: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	29, // 16: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	29, // 17: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	35, // 16: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	35, // 17: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
 	6,  // 18: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	29, // 19: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	29, // 20: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	35, // 19: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	35, // 20: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
 	6,  // 21: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
 	17, // 22: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
-	29, // 23: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	35, // 23: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	18, // 24: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
 	18, // 25: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
 	19, // 26: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
@@ -2367,17 +2748,23 @@ var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	22, // 39: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
 	24, // 40: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
 	26, // 41: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
-	8,  // 42: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	10, // 43: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	12, // 44: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	14, // 45: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	16, // 46: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
-	21, // 47: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
-	23, // 48: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
-	25, // 49: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
-	27, // 50: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
-	42, // [42:51] is the sub-list for method output_type
-	33, // [33:42] is the sub-list for method input_type
+	29, // 42: eventlog.v1.EventLogService.GetCheckpoint:input_type -> eventlog.v1.GetCheckpointRequest
+	31, // 43: eventlog.v1.EventLogService.GetInclusionProof:input_type -> eventlog.v1.GetInclusionProofRequest
+	33, // 44: eventlog.v1.EventLogService.GetConsistencyProof:input_type -> eventlog.v1.GetConsistencyProofRequest
+	8,  // 45: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	10, // 46: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	12, // 47: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	14, // 48: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	16, // 49: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
+	21, // 50: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	23, // 51: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	25, // 52: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	27, // 53: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
+	30, // 54: eventlog.v1.EventLogService.GetCheckpoint:output_type -> eventlog.v1.GetCheckpointResponse
+	32, // 55: eventlog.v1.EventLogService.GetInclusionProof:output_type -> eventlog.v1.GetInclusionProofResponse
+	34, // 56: eventlog.v1.EventLogService.GetConsistencyProof:output_type -> eventlog.v1.GetConsistencyProofResponse
+	45, // [45:57] is the sub-list for method output_type
+	33, // [33:45] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -2400,7 +2787,7 @@ func file_eventlog_v1_eventlog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   25,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

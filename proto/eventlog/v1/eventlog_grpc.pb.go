@@ -19,15 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EventLogService_LogEvent_FullMethodName        = "/eventlog.v1.EventLogService/LogEvent"
-	EventLogService_LogEvents_FullMethodName       = "/eventlog.v1.EventLogService/LogEvents"
-	EventLogService_GetEvent_FullMethodName        = "/eventlog.v1.EventLogService/GetEvent"
-	EventLogService_ListEvents_FullMethodName      = "/eventlog.v1.EventLogService/ListEvents"
-	EventLogService_StreamEvents_FullMethodName    = "/eventlog.v1.EventLogService/StreamEvents"
-	EventLogService_PutRelations_FullMethodName    = "/eventlog.v1.EventLogService/PutRelations"
-	EventLogService_DeleteRelations_FullMethodName = "/eventlog.v1.EventLogService/DeleteRelations"
-	EventLogService_ListRelations_FullMethodName   = "/eventlog.v1.EventLogService/ListRelations"
-	EventLogService_VerifyChain_FullMethodName     = "/eventlog.v1.EventLogService/VerifyChain"
+	EventLogService_LogEvent_FullMethodName            = "/eventlog.v1.EventLogService/LogEvent"
+	EventLogService_LogEvents_FullMethodName           = "/eventlog.v1.EventLogService/LogEvents"
+	EventLogService_GetEvent_FullMethodName            = "/eventlog.v1.EventLogService/GetEvent"
+	EventLogService_ListEvents_FullMethodName          = "/eventlog.v1.EventLogService/ListEvents"
+	EventLogService_StreamEvents_FullMethodName        = "/eventlog.v1.EventLogService/StreamEvents"
+	EventLogService_PutRelations_FullMethodName        = "/eventlog.v1.EventLogService/PutRelations"
+	EventLogService_DeleteRelations_FullMethodName     = "/eventlog.v1.EventLogService/DeleteRelations"
+	EventLogService_ListRelations_FullMethodName       = "/eventlog.v1.EventLogService/ListRelations"
+	EventLogService_VerifyChain_FullMethodName         = "/eventlog.v1.EventLogService/VerifyChain"
+	EventLogService_GetCheckpoint_FullMethodName       = "/eventlog.v1.EventLogService/GetCheckpoint"
+	EventLogService_GetInclusionProof_FullMethodName   = "/eventlog.v1.EventLogService/GetInclusionProof"
+	EventLogService_GetConsistencyProof_FullMethodName = "/eventlog.v1.EventLogService/GetConsistencyProof"
 )
 
 // EventLogServiceClient is the client API for EventLogService service.
@@ -71,6 +74,15 @@ type EventLogServiceClient interface {
 	// last entry. It reports the first break it finds. One call checks at
 	// most 100,000 entries; next_start_id says where to continue.
 	VerifyChain(ctx context.Context, in *VerifyChainRequest, opts ...grpc.CallOption) (*VerifyChainResponse, error)
+	// GetCheckpoint returns the newest checkpoint of the log's Merkle tree
+	// (RFC 6962, over the entries in id order), signed by the server:
+	// FAILED_PRECONDITION when the server has no signing key.
+	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
+	// GetInclusionProof proves that an entry is in the tree of a given size.
+	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves that the tree of one size is a prefix of the
+	// tree of a larger size: that the log only grew in between.
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
 }
 
 type eventLogServiceClient struct {
@@ -180,6 +192,36 @@ func (c *eventLogServiceClient) VerifyChain(ctx context.Context, in *VerifyChain
 	return out, nil
 }
 
+func (c *eventLogServiceClient) GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCheckpointResponse)
+	err := c.cc.Invoke(ctx, EventLogService_GetCheckpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventLogServiceClient) GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInclusionProofResponse)
+	err := c.cc.Invoke(ctx, EventLogService_GetInclusionProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventLogServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, EventLogService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventLogServiceServer is the server API for EventLogService service.
 // All implementations must embed UnimplementedEventLogServiceServer
 // for forward compatibility.
@@ -221,6 +263,15 @@ type EventLogServiceServer interface {
 	// last entry. It reports the first break it finds. One call checks at
 	// most 100,000 entries; next_start_id says where to continue.
 	VerifyChain(context.Context, *VerifyChainRequest) (*VerifyChainResponse, error)
+	// GetCheckpoint returns the newest checkpoint of the log's Merkle tree
+	// (RFC 6962, over the entries in id order), signed by the server:
+	// FAILED_PRECONDITION when the server has no signing key.
+	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
+	// GetInclusionProof proves that an entry is in the tree of a given size.
+	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves that the tree of one size is a prefix of the
+	// tree of a larger size: that the log only grew in between.
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
 	mustEmbedUnimplementedEventLogServiceServer()
 }
 
@@ -257,6 +308,15 @@ func (UnimplementedEventLogServiceServer) ListRelations(context.Context, *ListRe
 }
 func (UnimplementedEventLogServiceServer) VerifyChain(context.Context, *VerifyChainRequest) (*VerifyChainResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyChain not implemented")
+}
+func (UnimplementedEventLogServiceServer) GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
+}
+func (UnimplementedEventLogServiceServer) GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInclusionProof not implemented")
+}
+func (UnimplementedEventLogServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
 }
 func (UnimplementedEventLogServiceServer) mustEmbedUnimplementedEventLogServiceServer() {}
 func (UnimplementedEventLogServiceServer) testEmbeddedByValue()                         {}
@@ -434,6 +494,60 @@ func _EventLogService_VerifyChain_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventLogService_GetCheckpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCheckpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).GetCheckpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_GetCheckpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).GetCheckpoint(ctx, req.(*GetCheckpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventLogService_GetInclusionProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInclusionProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).GetInclusionProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_GetInclusionProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).GetInclusionProof(ctx, req.(*GetInclusionProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventLogService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventLogService_ServiceDesc is the grpc.ServiceDesc for EventLogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -472,6 +586,18 @@ var EventLogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyChain",
 			Handler:    _EventLogService_VerifyChain_Handler,
+		},
+		{
+			MethodName: "GetCheckpoint",
+			Handler:    _EventLogService_GetCheckpoint_Handler,
+		},
+		{
+			MethodName: "GetInclusionProof",
+			Handler:    _EventLogService_GetInclusionProof_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _EventLogService_GetConsistencyProof_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
