@@ -216,7 +216,7 @@ class Client:
         are sent in RFC 3339), newest first unless ``order_by="id asc"``,
         following page tokens to the last page."""
         params = _params({**(filters or {}), **more})
-        params["page_size"] = str(page_size)
+        params.setdefault("page_size", str(page_size))
         if order_by:
             params["order_by"] = order_by
         while True:
