@@ -75,6 +75,7 @@ def test_create_edit_delete_in_the_log(log, alice):
     resp = c.post("/notes/", {"title": "first"}, HTTP_X_REQUEST_ID="req-1")
     assert resp.status_code == 201
     pk = resp.json()["id"]
+    eventlog.django.flush(30)  # the create is stored before the relation exists
     # The note links to the entity: its edits and its deletion also
     # reach the entity's history, by the server's relation registry.
     log.put_relations([(("djapp.Note", pk), ("Entity", entity.pk), "links")])
