@@ -158,7 +158,8 @@ class Client:
     strings. Failures raise the exceptions of ``eventlog.errors``; a server
     that cannot be reached raises ``Unavailable``.
 
-    A Client is safe to use from several threads.
+    Calls go through one ``requests.Session`` (``session``, or a new one)
+    and reuse its connections.
     """
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0, *,
