@@ -20,8 +20,15 @@ run: build ## run the server on the SQLite file eventlog.db
 	./eventlog serve
 
 .PHONY: test
-test: ## run every test with the race detector, SQLite and PostgreSQL (starts a throwaway PostgreSQL)
+test: test-go test-python ## run every test: Go (race detector, SQLite and PostgreSQL) and the Python client
+
+.PHONY: test-go
+test-go: ## the Go tests with the race detector, SQLite and PostgreSQL (starts a throwaway PostgreSQL)
 	scripts/with-postgres $(GO) test -count=1 -race ./...
+
+.PHONY: test-python
+test-python: ## the Python client's tests (clients/python) against a server built from here
+	scripts/python-tests
 
 .PHONY: bench
 bench: ## measure performance against the machine's limits, PostgreSQL and SQLite (ARGS=--quick: under 2 minutes)
