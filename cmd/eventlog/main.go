@@ -74,6 +74,7 @@ func commands() []command {
 		{"relations", "list registered relations", runRelations},
 		{"rules", "check a propagation rules file (rules check FILE)", runRules},
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
+		{"witness", "check that the log only grows: its signed checkpoints, each consistent with the last one kept", runWitness},
 		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
 		{"health", "ask a server whether it serves (for health checks)", runHealth},

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +34,15 @@ hash), missing entries, a truncated tail, a head mismatch, or an entry
 stored after the head.
 
 It asks the server (VerifyChain, which needs a key with the read scope), or
-with --db reads the database directly, read-only. --from and --to limit the
+with --db reads the database directly, read-only.
+
+With --checkpoint, a checkpoint kept somewhere else (from eventlog witness,
+or GetCheckpoint) and the log's --verifier-key, it then checks that the log
+still extends that checkpoint. The chain alone cannot show entries removed
+from the end with the head moved back, or entries rewritten from some id on
+with a head to match: the checkpoint's signed root can. With --db it
+computes the Merkle tree of the entries; from a server it checks a
+consistency proof to the server's newest checkpoint. --from and --to limit the
 check to a range of ids. Progress goes to standard error on long runs.
 
 On success it prints the last id checked and its hash, in base64 as the
@@ -43,7 +54,8 @@ Exit status: 0 intact, 3 broken, 1 when the check could not be done, 2 for
 a mistake on the command line.`,
 	example: `  eventlog verify
   eventlog verify --db /var/lib/eventlog/log.db --from 1000000
-  eventlog verify --db 'postgres://auditor@db/eventlog' --to 5000`,
+  eventlog verify --db 'postgres://auditor@db/eventlog' --to 5000
+  eventlog verify --db log.db --checkpoint saved.checkpoint --verifier-key @log.vkey`,
 }
 
 type verifyOptions struct {
@@ -53,6 +65,9 @@ type verifyOptions struct {
 	db       string
 	from, to int64
 	progress time.Duration
+	// checkpoint is a saved checkpoint's file, checked with verifier.
+	checkpoint string
+	verifier   string
 }
 
 func parseVerify(e *env, args []string) (*verifyOptions, error) {
@@ -65,6 +80,8 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	fs.Int64Var(&o.from, "from", 0, "first `id` to check; 0 for the first entry")
 	fs.Int64Var(&o.to, "to", 0, "last `id` to check; 0 for the end of the log, which checks the head too")
 	fs.DurationVar(&o.progress, "progress", 2*time.Second, "report progress on standard error every `interval`; 0 for never")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "a saved checkpoint `file` (GetCheckpoint, eventlog witness): check that the log still extends it")
+	fs.StringVar(&o.verifier, "verifier-key", "", "the verifier `key` of the log's signing key, or @FILE holding it; required with --checkpoint")
 	rest, err := parseFlags(fs, e, verifyHelp, args)
 	if err != nil {
 		return nil, err
@@ -94,6 +111,9 @@ func parseVerify(e *env, args []string) (*verifyOptions, error) {
 	if o.timeout < 0 {
 		return nil, usagef("--timeout: want a duration of 0 or more, got %s", o.timeout)
 	}
+	if (o.checkpoint == "") != (o.verifier == "") {
+		return nil, usagef("--checkpoint and --verifier-key go together")
+	}
 	o.conn.resolve(fs, e)
 	return &o, nil
 }
@@ -115,7 +135,82 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return report(e.stdout, &res)
+	if err := report(e.stdout, &res); err != nil || o.checkpoint == "" {
+		return err
+	}
+	return verifyCheckpoint(ctx, e, o)
+}
+
+// verifyCheckpoint checks that the log extends the saved checkpoint: with
+// --db, by computing the Merkle tree of its entries up to the
+// checkpoint's size, which no rewriting of the database's head can fake;
+// from a server, with a consistency proof to its newest checkpoint.
+func verifyCheckpoint(ctx context.Context, e *env, o *verifyOptions) error {
+	verifier, err := readVerifierKey(o.verifier)
+	if err != nil {
+		return err
+	}
+	text, err := os.ReadFile(o.checkpoint)
+	if err != nil {
+		return fmt.Errorf("--checkpoint: %w", err)
+	}
+	saved, err := client.ParseCheckpoint(string(text), verifier)
+	if err != nil {
+		return fmt.Errorf("--checkpoint %s: %w", o.checkpoint, err)
+	}
+	if o.db == "" {
+		c, err := dial(ctx, e, o.server, o.conn, client.WithCallTimeout(o.timeout))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		now, err := c.Checkpoint(ctx, verifier)
+		if err != nil {
+			return fmt.Errorf("the server's checkpoint: %w", err)
+		}
+		if err := c.VerifyConsistency(ctx, saved, now); err != nil {
+			fmt.Fprintf(e.stdout, "BROKEN: the log of %d entries does not extend the checkpoint of %d: %v\n", now.Size, saved.Size, err)
+			return errChainBroken
+		}
+		fmt.Fprintf(e.stdout, "the log of %d entries extends the checkpoint of %d entries (consistency proof checked)\n", now.Size, saved.Size)
+		return nil
+	}
+	st, err := openStore(ctx, store.Config{DSN: o.db, ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tree := client.NewTreeBuilder()
+	for after := int64(0); after < saved.Size; {
+		page, err := st.ReadChain(ctx, after, saved.Size, 10_000)
+		if err != nil {
+			return fmt.Errorf("read entries: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, ev := range page {
+			if ev.ID != after+1 {
+				break
+			}
+			tree.Add(ev.Hash)
+			after = ev.ID
+		}
+		if after != page[len(page)-1].ID {
+			break // a gap, reported below as a shorter log
+		}
+	}
+	switch {
+	case tree.Size() < saved.Size:
+		fmt.Fprintf(e.stdout, "BROKEN: truncated: the checkpoint covers %d entries, the log holds %d in order\n", saved.Size, tree.Size())
+		return errChainBroken
+	case !bytes.Equal(tree.Root(), saved.Root):
+		fmt.Fprintf(e.stdout, "BROKEN: rewritten: entries 1 to %d do not hash to the checkpoint's root %s\n",
+			saved.Size, base64.StdEncoding.EncodeToString(saved.Root))
+		return errChainBroken
+	}
+	fmt.Fprintf(e.stdout, "the log extends the checkpoint of %d entries (root %s)\n", saved.Size, base64.StdEncoding.EncodeToString(saved.Root))
+	return nil
 }
 
 // verifyDB checks the database itself, opened read-only.
