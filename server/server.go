@@ -83,7 +83,7 @@ type Config struct {
 	MaxListBytes int
 	// TreeInterval is how often committed entries are added to the
 	// Merkle tree (and, with a Signer, a checkpoint signed); 1 second
-	// when 0.
+	// when 0; negative: never (the tree and its proofs stay behind).
 	TreeInterval time.Duration
 	// Signer signs checkpoints; its name is the log's origin. Without
 	// one, GetCheckpoint answers FAILED_PRECONDITION; proofs still work.
@@ -157,7 +157,7 @@ func New(cfg Config) *Server {
 	if cfg.HeadPoll <= 0 {
 		cfg.HeadPoll = time.Second
 	}
-	if cfg.TreeInterval <= 0 {
+	if cfg.TreeInterval == 0 {
 		cfg.TreeInterval = time.Second
 	}
 	h := streamhub.New(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
@@ -185,7 +185,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.hub.Start(ctx); err != nil {
 		return fmt.Errorf("start streaming: %w", err)
 	}
-	if ts, ok := s.store.(treeStore); ok {
+	if ts, ok := s.store.(treeStore); ok && s.treeInterval > 0 {
 		s.integrate(ts) // a checkpoint from the start
 		s.stopTree, s.treeDone = make(chan struct{}), make(chan struct{})
 		go func() {

@@ -118,6 +118,7 @@ func (b *bench) run(ctx context.Context) error {
 	}{
 		{"postgres", b.postgresWrites},
 		{"sqlite", b.sqliteWrites},
+		{"tree", b.treeWrites},
 		{"reads", b.reads},
 	}
 	for _, s := range sections {

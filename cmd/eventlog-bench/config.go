@@ -32,7 +32,7 @@ type config struct {
 	sections map[string]bool
 }
 
-var allSections = []string{"postgres", "sqlite", "reads"}
+var allSections = []string{"postgres", "sqlite", "tree", "reads"}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -113,7 +113,7 @@ Flags:
 		return c, fmt.Errorf("--reps, --clients, --batch-clients, --raw-clients and --samples must be positive")
 	case c.small < 50_000 || c.large < c.small:
 		return c, fmt.Errorf("--small must be at least 50000 (100 pages of a filter with a time range) and --entries at least --small")
-	case (c.sections["postgres"] || c.sections["reads"]) && c.pgURL == "":
+	case (c.sections["postgres"] || c.sections["tree"] || c.sections["reads"]) && c.pgURL == "":
 		return c, fmt.Errorf("no PostgreSQL: set --postgres or EVENTLOG_TEST_POSTGRES (make bench starts one)")
 	}
 	return c, nil

@@ -145,7 +145,8 @@ func (a *app) build(ctx context.Context) (*running, error) {
 		}
 	}
 
-	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify, Signer: signer})
+	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify, Signer: signer,
+		TreeInterval: treeInterval(cfg.treeInterval)})
 	a.onClose(srv.Close)
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
@@ -196,6 +197,14 @@ func (a *app) build(ctx context.Context) (*running, error) {
 	}
 	log.Info("serving gRPC", attrs...)
 	return r, nil
+}
+
+// treeInterval is --tree-interval as server.Config takes it: 0 means never.
+func treeInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // keys loads the keys file, if any, and returns the guard that checks

@@ -38,6 +38,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	keysFile        string
 	signingKey      string
+	treeInterval    time.Duration
 	tlsCert         string
 	tlsKey          string
 	tlsClientCA     string
@@ -126,6 +127,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"API keys `file`: one \"NAME SCOPES sha256:HASH\" a line; none: no keys, loopback only (env EVENTLOG_KEYS)")
 	fs.StringVar(&cfg.signingKey, "signing-key", envOr(e, "EVENTLOG_SIGNING_KEY", ""),
 		"signing key `file` (from eventlog keys signing new): the server signs a checkpoint of the log's Merkle tree as it grows (env EVENTLOG_SIGNING_KEY)")
+	fs.DurationVar(&cfg.treeInterval, "tree-interval", time.Second,
+		"how often committed entries join the log's Merkle tree and a checkpoint is signed; 0 for never (no new proofs or checkpoints)")
 	keysPoll, err := envDuration(e, "EVENTLOG_KEYS_POLL", 5*time.Second)
 	if err != nil {
 		return err
@@ -179,6 +182,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if cfg.maxStreams < 1 {
 		return usagef("--max-streams: want 1 or more, got %d", cfg.maxStreams)
+	}
+	if cfg.treeInterval < 0 {
+		return usagef("--tree-interval: want a duration of 0 or more, such as 1s, got %s", cfg.treeInterval)
 	}
 	if cfg.maxFanout < 1 {
 		return usagef("--max-fanout: want 1 or more, got %d", cfg.maxFanout)
