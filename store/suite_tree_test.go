@@ -126,11 +126,19 @@ func testMerkleNodesAppendOnly(t *testing.T, b backend) {
 	ctx := context.Background()
 	dsn := b.newDSN(t)
 	s := open(t, dsn, nil)
-	mustAppend(t, s, ev(eventlog.TypeEdit, "alice", "Note", "1"), ev(eventlog.TypeEdit, "alice", "Note", "2"))
+	events := make([]eventlog.Event, 40) // nodes of 16 and 32 entries are kept
+	for i := range events {
+		events[i] = ev(eventlog.TypeEdit, "alice", "Note", fmt.Sprint(i))
+	}
+	mustAppend(t, s, events...)
 	if _, err := s.Integrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	db := rawDB(t, b, dsn)
+	var n int
+	if err := db.Get(&n, `SELECT COUNT(*) FROM tree_nodes`); err != nil || n != 3 {
+		t.Fatalf("tree_nodes holds %d rows (%v), want 3: two of 16 entries and one of 32", n, err)
+	}
 	for _, q := range []string{`UPDATE tree_nodes SET hash = hash`, `DELETE FROM tree_nodes`, `DELETE FROM tree_head`} {
 		if _, err := db.Exec(q); err == nil {
 			t.Errorf("%s succeeded, want it refused", q)
