@@ -12,6 +12,7 @@ import (
 	"github.com/eventlog/eventlog"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/transparency-dev/merkle/compact"
 )
 
 var postgres = &dialect{
@@ -28,6 +29,7 @@ var postgres = &dialect{
 	appendAt:    appendAtSQL,
 	outage:      postgresOutage,
 	lockRow:     " FOR UPDATE",
+	treeNodes:   postgresTreeNodes,
 	refused:     func(err error) bool { var e *pq.Error; return errors.As(err, &e) },
 }
 
@@ -134,4 +136,17 @@ func connectHint(err error) string {
 			"add sslmode=disable to the connection string: ?sslmode=disable in a URL, sslmode=disable in a keyword string)"
 	}
 	return ""
+}
+
+// postgresTreeNodes reads tree nodes by ids passed as two arrays: one
+// statement of one shape, whatever the number of nodes.
+func postgresTreeNodes(ids []compact.NodeID) (string, []any) {
+	levels := make([]int64, len(ids))
+	idxs := make([]int64, len(ids))
+	for i, id := range ids {
+		levels[i], idxs[i] = int64(id.Level), int64(id.Index)
+	}
+	return `SELECT n.level, n.idx, n.hash FROM tree_nodes n
+		JOIN unnest($1::bigint[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+		[]any{pq.Array(levels), pq.Array(idxs)}
 }

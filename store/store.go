@@ -23,6 +23,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"github.com/jmoiron/sqlx"
+	"github.com/transparency-dev/merkle/compact"
 )
 
 // Config says which database to open.
@@ -100,6 +101,9 @@ type dialect struct {
 	// appendAt, when set, appends on a known head in one statement (see
 	// appendAt).
 	appendAt string
+	// treeNodes returns the query, and its arguments, that reads the
+	// tree nodes ids; nil for a union of primary-key lookups.
+	treeNodes func(ids []compact.NodeID) (string, []any)
 	// lockRow ends a SELECT of one row to lock it until the transaction
 	// ends (" FOR UPDATE"); empty for SQLite, whose write transactions
 	// hold the database's lock from their start.
@@ -147,6 +151,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.outcomeTimeout = DefaultOutcomeTimeout
 	}
 	return s, nil
+}
+
+// treeNodesQuery is the query that reads the tree nodes ids.
+func (d *dialect) treeNodesQuery(ids []compact.NodeID) (string, []any) {
+	if d.treeNodes != nil {
+		return d.treeNodes(ids)
+	}
+	return treeNodesUnion(ids)
 }
 
 // Dialect returns "postgres" or "sqlite".

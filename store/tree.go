@@ -137,14 +137,8 @@ func (s *Store) nodeHashes(ctx context.Context, q sqlx.QueryerContext, ids []com
 		}
 	}
 	if len(kept) > 0 {
-		// One primary-key lookup per node, in one statement.
-		var sel []string
-		args := make([]any, 0, 2*len(kept))
-		for _, id := range kept {
-			sel = append(sel, `SELECT level, idx, hash FROM tree_nodes WHERE level = ? AND idx = ?`)
-			args = append(args, int64(id.Level), int64(id.Index))
-		}
-		rows, err := q.QueryxContext(ctx, s.w.Rebind(strings.Join(sel, " UNION ALL ")), args...)
+		query, args := s.d.treeNodesQuery(kept)
+		rows, err := q.QueryxContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read tree nodes: %w", err)
 		}
@@ -163,13 +157,19 @@ func (s *Store) nodeHashes(ctx context.Context, q sqlx.QueryerContext, ids []com
 		}
 	}
 	if len(computed) > 0 {
-		// The entries under each node: one range of ids per node.
+		// The entries under the nodes: one range of ids per block of
+		// 2^minStoredLevel entries that holds some (the low nodes of a
+		// proof are near its leaf, or near the tree's edge).
+		blocks := make(map[uint64]bool)
 		var sel []string
 		var args []any
 		for _, id := range computed {
-			begin, end := id.Coverage()
-			sel = append(sel, `SELECT id, hash FROM events WHERE id > ? AND id <= ?`)
-			args = append(args, int64(begin), int64(end))
+			begin, _ := id.Coverage()
+			if b := begin >> minStoredLevel; !blocks[b] {
+				blocks[b] = true
+				sel = append(sel, `SELECT id, hash FROM events WHERE id > ? AND id <= ?`)
+				args = append(args, int64(b<<minStoredLevel), int64((b+1)<<minStoredLevel))
+			}
 		}
 		rows, err := q.QueryxContext(ctx, s.w.Rebind(strings.Join(sel, " UNION ALL ")), args...)
 		if err != nil {
@@ -216,6 +216,18 @@ func (s *Store) nodeHashes(ctx context.Context, q sqlx.QueryerContext, ids []com
 		out[i] = h
 	}
 	return out, nil
+}
+
+// treeNodesUnion reads tree nodes by their ids as a union of primary-key
+// lookups; PostgreSQL passes them as arrays instead (postgresTreeNodes).
+func treeNodesUnion(ids []compact.NodeID) (string, []any) {
+	sel := make([]string, len(ids))
+	args := make([]any, 0, 2*len(ids))
+	for i, id := range ids {
+		sel[i] = `SELECT level, idx, hash FROM tree_nodes WHERE level = ? AND idx = ?`
+		args = append(args, int64(id.Level), int64(id.Index))
+	}
+	return strings.Join(sel, " UNION ALL "), args
 }
 
 // InclusionProof returns the proof that the entry with the given id is in
