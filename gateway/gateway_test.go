@@ -537,15 +537,18 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 	stub := &stubService{}
 	gw := newGateway(t, stub.register, gateway.Config{})
 	routes := map[string]string{
-		"POST /v1/events":                "takes no query parameters",
-		"POST /v1/events:batchLog":       "takes no query parameters",
-		"GET /v1/events/5":               "unknown query parameter",
-		"GET /v1/events":                 "unknown query parameter",
-		"GET /v1/events:stream":          "unknown query parameter",
-		"POST /v1/relations:batchPut":    "takes no query parameters",
-		"POST /v1/relations:batchDelete": "takes no query parameters",
-		"GET /v1/relations":              "unknown query parameter; the parameters are from.content_type, from.object_id, to.content_type, to.object_id, kind,",
-		"GET /v1/chain:verify":           "unknown query parameter",
+		"POST /v1/events":                 "takes no query parameters",
+		"POST /v1/events:batchLog":        "takes no query parameters",
+		"GET /v1/events/5":                "takes no query parameters",
+		"GET /v1/events":                  "unknown query parameter",
+		"GET /v1/events:stream":           "unknown query parameter",
+		"POST /v1/relations:batchPut":     "takes no query parameters",
+		"POST /v1/relations:batchDelete":  "takes no query parameters",
+		"GET /v1/relations":               "unknown query parameter; the parameters are from.content_type, from.object_id, to.content_type, to.object_id, kind,",
+		"GET /v1/chain:verify":            "unknown query parameter",
+		"GET /v1/checkpoint":              "takes no query parameters",
+		"GET /v1/events/5:inclusionProof": "unknown query parameter; the parameters are tree_size",
+		"GET /v1/tree:consistencyProof":   "unknown query parameter; the parameters are from_size, to_size",
 	}
 	methods := eventlogv1.File_eventlog_v1_eventlog_proto.Services().Get(0).Methods()
 	if len(routes) != methods.Len() {

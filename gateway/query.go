@@ -212,6 +212,9 @@ func (q *queryRule) check(rawQuery string) error {
 			return invalidParam(key, "this request takes no query parameters; send the fields in the JSON body")
 		}
 		fd, path, ok := q.resolve(key)
+		if !ok && q.names == "" {
+			return invalidParam(key, "this request takes no query parameters")
+		}
 		if !ok {
 			return invalidParam(key, "unknown query parameter; the parameters are %s", q.names)
 		}
