@@ -37,7 +37,23 @@ func testHeadAndWatch(t *testing.T, b backend) {
 			mu.Unlock()
 		})
 	}()
-	time.Sleep(200 * time.Millisecond) // let the listener connect
+	if s1.Dialect() == "postgres" {
+		// Once LISTEN has taken effect the watcher wakes with 0; a commit
+		// made before then is announced to no one.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			mu.Lock()
+			n := len(woken)
+			mu.Unlock()
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Watch did not start listening within 30s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	mustAppend(t, s2, ev(eventlog.TypeEdit, "a", "T", "1"), ev(eventlog.TypeEdit, "a", "T", "2"))
 	if h, err := s1.Head(ctx); err != nil || h != 2 {
 		t.Errorf("Head after two entries = %d, %v; want 2", h, err)
