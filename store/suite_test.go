@@ -82,6 +82,7 @@ func runSuite(t *testing.T, b backend) {
 	tests = append(tests, propagationTests...)
 	tests = append(tests, perfTests...)
 	tests = append(tests, streamTests...)
+	tests = append(tests, countTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
 	}
