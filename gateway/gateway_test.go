@@ -563,6 +563,7 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 		"GET /v1/events/5":               "unknown query parameter",
 		"GET /v1/events":                 "unknown query parameter",
 		"GET /v1/events:stream":          "unknown query parameter",
+		"GET /v1/events:count":           "unknown query parameter",
 		"POST /v1/relations:batchPut":    "takes no query parameters",
 		"POST /v1/relations:batchDelete": "takes no query parameters",
 		"GET /v1/relations":              "unknown query parameter; the parameters are from.content_type, from.object_id, to.content_type, to.object_id, kind,",
