@@ -18,7 +18,7 @@ function h(tag, attrs, ...children) {
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -29,7 +29,7 @@ function main() { return document.getElementById("main"); }
 
 function show(...nodes) {
   const m = main();
-  m.replaceChildren(...nodes.flat());
+  m.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function stateBox(text, cls, ...extra) {
@@ -87,8 +87,8 @@ function keyForm(message, retry) {
     retry ? retry() : route();
   } },
   h("h2", {}, "API key needed"),
-  h("p", { id: "key-help" }, "This server requires an API key with the read scope (" + message + "). " +
-    "It is kept in this tab only, and sent to this server only."),
+  h("p", { id: "key-help" }, (sessionStorage.getItem(KEY) ? "The key was refused (" + message + "). " : "") +
+    "This server requires an API key with the read scope. It is kept in this tab only, and sent to this server only."),
   h("label", { for: "key" }, "API key "), input, " ", h("button", { type: "submit", class: "primary" }, "Use key"));
   setTimeout(() => input.focus(), 0);
   return form;
@@ -371,22 +371,24 @@ async function entryPage() {
       ["", h("a", { href: link("/ui/chain", { start_id: e.id, end_id: e.id }) }, "Verify this entry")],
     ]),
   );
+  const pending = [];
   if (e.sourceId && e.sourceId !== "0") {
     source.append(stateBox("Loading the source entry…"));
-    api("/v1/events/" + e.sourceId).then((s) => source.replaceChildren(eventCard(s.event, "Source entry")),
-      (err) => source.replaceChildren(errorView(err)));
+    pending.push(api("/v1/events/" + e.sourceId).then((s) => source.replaceChildren(eventCard(s.event, "Source entry")),
+      (err) => source.replaceChildren(errorView(err))));
   } else source.append(h("p", {}, "Nothing: this is an original entry."));
   const n = Number(resp.childCount || 0);
   if (n === 0) children.append(h("p", {}, "No entry was propagated from this one."));
   else {
     children.append(stateBox("Loading " + n + " propagated entries…"));
-    api("/v1/events", { source_id: e.id, order_by: "id asc", page_size: 200 }).then((c) => {
+    pending.push(api("/v1/events", { source_id: e.id, order_by: "id asc", page_size: 200 }).then((c) => {
       const list = c.events || [];
       children.replaceChildren(h("p", {}, n + " propagated " + (n === 1 ? "entry" : "entries") +
         (n > list.length ? `, the first ${list.length} shown (` : " (") , h("a", { href: link("/ui/", { source_id: e.id }) }, "all in the log"), ")"),
       eventRows(list));
-    }, (err) => children.replaceChildren(errorView(err)));
+    }, (err) => children.replaceChildren(errorView(err))));
   }
+  await Promise.all(pending);
 }
 
 // ---- live ----
@@ -529,7 +531,7 @@ async function timelinePage() {
       h("p", { id: "total" }, `${resp.total || 0} entries in total.`),
       chart,
       h("div", { class: "axis" }, h("span", {}, fmtTime(new Date(first).toISOString())), h("span", {}, fmtTime(new Date(last).toISOString()))),
-      counts.size ? null : stateBox("No entry in this range. Widen the range or the filters."));
+      ...(counts.size ? [] : [stateBox("No entry in this range. Widen the range or the filters.")]));
   };
   await load();
 }
@@ -562,7 +564,7 @@ async function chainPage() {
         h("dt", {}, "Hash of the last entry checked"), h("dd", { class: "mono" }, hex(resp.endHash) || "—"),
         h("dt", {}, "Head"), h("dd", {}, `entry ${resp.headId || 0}`, " ", h("span", { class: "mono" }, hex(resp.headHash))),
         br ? [h("dt", {}, "Kind of break"), h("dd", {}, (br.kind || "").replace(/^CHAIN_BREAK_KIND_/, "").toLowerCase())] : null),
-      br && br.id ? h("p", {}, h("a", { href: link("/ui/entry", { id: br.id }) }, "Open entry #" + br.id)) : null);
+      ...(br && br.id ? [h("p", {}, h("a", { href: link("/ui/entry", { id: br.id }) }, "Open entry #" + br.id))] : []));
   };
   show(h("h1", {}, "Chain"),
     h("p", {}, "Checks that every entry's hash matches its content and links to the one before it" +
