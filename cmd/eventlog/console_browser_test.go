@@ -338,6 +338,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	// The policy holds, and its violations reach the error log that every
+	// page is checked against.
+	t.Run("CSPRefusesInlineScript", func(t *testing.T) {
+		b := b.in(t)
+		b.open(base+"/ui/chain", "chain")
+		var ran bool
+		b.eval(`window.inlineRan = false; { const s = document.createElement("script"); s.textContent = "window.inlineRan = true"; document.body.append(s); } window.inlineRan`, &ran)
+		time.Sleep(200 * time.Millisecond)
+		errs := b.takeErrors()
+		if ran || !strings.Contains(strings.Join(errs, "\n"), "Content Security Policy") {
+			t.Errorf("an inline script ran: %v; errors reported: %v; want it refused and reported", ran, errs)
+		}
+	})
+
 	t.Run("Log", func(t *testing.T) {
 		b := b.in(t)
 		b.open(base+"/", "log")
