@@ -502,9 +502,13 @@ async function timelinePage() {
   const p = params();
   const f = filtersFrom(p);
   const now = new Date();
-  const end = f.end_time ? new Date(f.end_time) : now;
-  const start = f.start_time ? new Date(f.start_time) : new Date(end - 86400e3);
+  let end = f.end_time ? new Date(f.end_time) : now;
+  let start = f.start_time ? new Date(f.start_time) : new Date(end - 86400e3);
   const [width, ms, unit] = widthFor(end - start);
+  // Without a range given, whole buckets: the counts kept per hour then
+  // answer alone.
+  if (!f.start_time) start = new Date(Math.floor(start / ms) * ms);
+  if (!f.end_time) end = new Date(Math.ceil(end / ms) * ms - 1);
   const out = h("section", { "aria-live": "polite" }, stateBox("Counting…"));
   show(h("h1", {}, "Timeline"), filterForm("/ui/timeline"),
     h("p", {}, `Entries per ${unit} from ${fmtTime(start.toISOString())} to ${fmtTime(end.toISOString())}. Click a bar to narrow the range to it. `,
