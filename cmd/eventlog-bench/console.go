@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"slices"
 	"time"
+
+	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
+	"github.com/chromedp/chromedp"
 
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -85,6 +91,76 @@ func (b *bench) consoleCases(ctx context.Context, base string) ([]readCase, erro
 		}
 		b.logf("reads: %s: p50 %v", c.name, dur(p50))
 		out = append(out, readCase{name: c.name, p50: p50})
+	}
+	return out, nil
+}
+
+// findChromium returns the path of a Chromium or Chrome binary, or "".
+func findChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browserCases loads the console's log page with 100 rows in headless
+// Chromium, afresh each time, and returns the medians of its first byte,
+// its DOM ready (DOMContentLoaded) and the moment its rows are shown, all
+// from the start of the navigation. Without Chromium it returns nothing.
+func (b *bench) browserCases(ctx context.Context, base string) ([]readCase, error) {
+	path := findChromium()
+	if path == "" {
+		b.logf("reads: no chromium: the console's page load in a browser is not measured")
+		return nil, nil
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	type timing struct {
+		FirstByte float64 `json:"firstByte"`
+		DOMReady  float64 `json:"domReady"`
+		Shown     float64 `json:"shown"`
+	}
+	var firstByte, domReady, shown []float64
+	for i := range max(b.cfg.samples/2, 5) {
+		url := fmt.Sprintf("%s/ui/?page_size=100&n=%d", base, i)
+		if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+			return nil, fmt.Errorf("console page: %w", err)
+		}
+		wctx, wcancel := context.WithTimeout(bctx, 60*time.Second)
+		_, err := chromedp.Run(wctx, chromedp.Poll[bool](`document.body.dataset.ready === "log" && document.querySelectorAll("table.events tbody tr").length === 100`,
+			chromedp.WithPollingInterval(10*time.Millisecond)))
+		wcancel()
+		if err != nil {
+			return nil, fmt.Errorf("console page: waiting for 100 rows: %w", err)
+		}
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[jsonv2.Value](`(() => {
+			const nav = performance.getEntriesByType("navigation")[0];
+			const mark = performance.getEntriesByName("eventlog:ready:log")[0];
+			return {firstByte: nav.responseStart, domReady: nav.domContentLoadedEventEnd, shown: mark.startTime};
+		})()`))
+		if err != nil {
+			return nil, fmt.Errorf("console page: timings: %w", err)
+		}
+		var t timing
+		if err := json.Unmarshal(v, &t); err != nil {
+			return nil, fmt.Errorf("console page: timings: %w", err)
+		}
+		firstByte, domReady, shown = append(firstByte, t.FirstByte/1000), append(domReady, t.DOMReady/1000), append(shown, t.Shown/1000)
+	}
+	med := func(x []float64) float64 { slices.Sort(x); return x[(len(x)-1)/2] }
+	out := []readCase{
+		{name: "console log page of 100 rows in Chromium: first byte", p50: med(firstByte)},
+		{name: "console log page of 100 rows in Chromium: DOM ready", p50: med(domReady)},
+		{name: "console log page of 100 rows in Chromium: rows shown", p50: med(shown)},
+	}
+	for _, c := range out {
+		b.logf("reads: %s: p50 %v", c.name, dur(c.p50))
 	}
 	return out, nil
 }

@@ -98,7 +98,11 @@ func (b *bench) readDB(ctx context.Context, n int, last bool) ([]readCase, error
 	if err != nil {
 		return nil, err
 	}
-	cases = append(append(cases, counts...), pages...)
+	loads, err := b.browserCases(ctx, "http://"+httpAddr)
+	if err != nil {
+		return nil, err
+	}
+	cases = append(append(append(cases, counts...), pages...), loads...)
 	if last {
 		if err := b.replay(ctx, c); err != nil {
 			return nil, err

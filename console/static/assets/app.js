@@ -591,7 +591,10 @@ async function route() {
   document.title = (name ? name[0].toUpperCase() + name.slice(1) + " · " : "") + "eventlog";
   if (!page) { show(stateBox("No such page.", "error", " ", h("a", { href: "/ui/" }, "Open the log"))); return; }
   document.body.dataset.ready = "";
-  try { await page(); } finally { document.body.dataset.ready = name; }
+  try { await page(); } finally {
+    document.body.dataset.ready = name;
+    performance.mark("eventlog:ready:" + name); // the page is shown: read by make bench
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
