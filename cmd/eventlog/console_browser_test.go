@@ -523,6 +523,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.noErrors("live", "ERR_EMPTY_RESPONSE", "ERR_INCOMPLETE_CHUNKED_ENCODING", "ERR_CONNECTION", "network error", "Failed to fetch")
 	})
 
+	// The server goes away under an open page: the page says so and how to
+	// go on.
+	t.Run("Unreachable", func(t *testing.T) {
+		b := b.in(t)
+		proxy := newCutProxy(t, strings.TrimPrefix(base, "http://"))
+		b.open(proxy.url()+"/", "log")
+		proxy.ln.Close()
+		proxy.cut()
+		b.click("#older", "log")
+		var text string
+		b.eval(`document.querySelector("[role=alert]") ? document.querySelector("[role=alert]").innerText : ""`, &text)
+		if !strings.Contains(text, "The server cannot be reached") || !strings.Contains(text, "Retry") {
+			t.Errorf("with the server gone the page says %q", text)
+		}
+		b.noErrors("unreachable", "ERR_CONNECTION_REFUSED", "ERR_EMPTY_RESPONSE", "Failed to fetch")
+	})
+
 	t.Run("Phone", func(t *testing.T) {
 		b := b.in(t)
 		b.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile))
