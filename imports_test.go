@@ -10,7 +10,7 @@ import (
 // the standard library; nothing imports the binaries under cmd/; the client
 // that services import reaches the server only through the API, never
 // through its packages; the store and the propagation rules never import
-// gRPC.
+// gRPC; the web console reads through the REST API only.
 func TestImportDirection(t *testing.T) {
 	const module = "github.com/eventlog/eventlog"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").Output()
@@ -38,6 +38,11 @@ func TestImportDirection(t *testing.T) {
 				return imp == module+"/server" || imp == module+"/store" || strings.HasPrefix(imp, module+"/server/") || strings.HasPrefix(imp, module+"/store/")
 			},
 			"the client reaches the server through the API only",
+		},
+		{
+			func(p string) bool { return p == module+"/console" },
+			func(imp string) bool { first, _, _ := strings.Cut(imp, "/"); return strings.Contains(first, ".") },
+			"the console reads through the REST API only: it imports only the standard library",
 		},
 		{
 			func(p string) bool { return p == module+"/store" || p == module+"/propagation" },

@@ -171,6 +171,7 @@ func TestMethodTable(t *testing.T) {
 		"/eventlog.v1.EventLogService/GetEvent":                          NeedRead,
 		"/eventlog.v1.EventLogService/ListEvents":                        NeedRead,
 		"/eventlog.v1.EventLogService/StreamEvents":                      NeedRead,
+		"/eventlog.v1.EventLogService/CountEvents":                       NeedRead,
 		"/eventlog.v1.EventLogService/ListRelations":                     NeedRead,
 		"/eventlog.v1.EventLogService/VerifyChain":                       NeedRead,
 		"/eventlog.v1.EventLogService/GetCheckpoint":                     NeedRead,

@@ -63,6 +63,7 @@ var methodAccess = map[string]Access{
 	"/eventlog.v1.EventLogService/GetEvent":            NeedRead,
 	"/eventlog.v1.EventLogService/ListEvents":          NeedRead,
 	"/eventlog.v1.EventLogService/StreamEvents":        NeedRead,
+	"/eventlog.v1.EventLogService/CountEvents":         NeedRead,
 	"/eventlog.v1.EventLogService/ListRelations":       NeedRead,
 	"/eventlog.v1.EventLogService/VerifyChain":         NeedRead,
 	"/eventlog.v1.EventLogService/GetCheckpoint":       NeedRead,

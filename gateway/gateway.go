@@ -1,7 +1,9 @@
 // Package gateway serves the eventlog API over HTTP and JSON: grpc-gateway
 // routes each request to the gRPC server (POST /v1/events, GET /v1/events,
 // GET /v1/events/{id}, ...), and the gateway adds /healthz, /readyz and the
-// OpenAPI description at /openapi.json.
+// OpenAPI description at /openapi.json. GET /v1/events:stream serves
+// newline-delimited JSON, or Server-Sent Events to a client that accepts
+// text/event-stream (see sse.go).
 //
 // The gateway calls the gRPC server through a client connection, never the
 // service's methods directly, so everything the server does to a call
@@ -128,11 +130,13 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.spec = spec
 	}
+	jsonM := &jsonMarshaler{JSONPb: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
 	g.mux = runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &jsonMarshaler{JSONPb: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonM),
+		runtime.WithMarshalerOption(eventStream, &sseMarshaler{json: jsonM}),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithRoutingErrorHandler(g.handleRoutingError),
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status {
@@ -166,6 +170,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, out := runtime.MarshalerForRequest(g.mux, r)
 		g.handleError(r.Context(), g.mux, out, w, r, &tooLargeError{limit: g.maxBody})
 		return
+	}
+	if wantsEventStream(r) {
+		if err := prepareEventStream(r); err != nil {
+			g.WriteError(w, r, 0, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Accel-Buffering", "no") // proxies: pass each event on at once
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(innermost(w), r.Body, g.maxBody)}

@@ -59,6 +59,27 @@ func (s *memStore) Append(_ context.Context, writes []eventlog.Write) ([]eventlo
 
 func (s *memStore) ChildCount(context.Context, int64) (int64, error) { return 0, nil }
 
+// Count counts every entry matching the filter, in buckets of q.Width, with
+// no grouping.
+func (s *memStore) Count(_ context.Context, q eventlog.CountQuery) ([]eventlog.Count, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []eventlog.Count
+	for i := range s.events {
+		e := &s.events[i]
+		if !q.Filter.Match(e) {
+			continue
+		}
+		start := e.Time.Truncate(q.Width)
+		if n := len(out); n > 0 && out[n-1].Start.Equal(start) {
+			out[n-1].N++
+		} else {
+			out = append(out, eventlog.Count{Start: start, N: 1})
+		}
+	}
+	return out, nil
+}
+
 func (s *memStore) PutRelations(_ context.Context, rels []eventlog.Relation) (int, error) {
 	return len(rels), nil
 }
@@ -542,6 +563,7 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 		"GET /v1/events/5":                "takes no query parameters",
 		"GET /v1/events":                  "unknown query parameter",
 		"GET /v1/events:stream":           "unknown query parameter",
+		"GET /v1/events:count":            "unknown query parameter",
 		"POST /v1/relations:batchPut":     "takes no query parameters",
 		"POST /v1/relations:batchDelete":  "takes no query parameters",
 		"GET /v1/relations":               "unknown query parameter; the parameters are from.content_type, from.object_id, to.content_type, to.object_id, kind,",

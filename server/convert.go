@@ -360,3 +360,50 @@ func quoteShort(s string) string {
 	}
 	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
 }
+
+// countFromProto checks a CountEvents request and returns the query it
+// asks for. now is the end of the range when the request gives none.
+func countFromProto(req *eventlogv1.CountEventsRequest, now time.Time) (eventlog.CountQuery, error) {
+	var q eventlog.CountQuery
+	f, _, err := listFromProto(&eventlogv1.ListEventsRequest{
+		EventType: req.GetEventType(), Actor: req.GetActor(), ContentType: req.GetContentType(),
+		ObjectId: req.GetObjectId(), SourceId: req.SourceId,
+		StartTime: req.GetStartTime(), EndTime: req.GetEndTime(),
+	})
+	if err != nil {
+		return q, err
+	}
+	if f.Start.IsZero() {
+		return q, eventlog.Invalid("start_time", "required: counts cover a bounded range of time")
+	}
+	if f.End.IsZero() {
+		f.End = now.UTC().Truncate(time.Microsecond)
+		if f.End.Before(f.Start) {
+			return q, eventlog.Invalid("start_time", "must not be in the future when end_time is absent, got %s", f.Start.Format(time.RFC3339Nano))
+		}
+	}
+	q.Filter = f
+	switch req.GetBucketWidth() {
+	case eventlogv1.BucketWidth_BUCKET_WIDTH_MINUTE:
+		q.Width = eventlog.BucketMinute
+	case eventlogv1.BucketWidth_BUCKET_WIDTH_HOUR:
+		q.Width = eventlog.BucketHour
+	case eventlogv1.BucketWidth_BUCKET_WIDTH_DAY:
+		q.Width = eventlog.BucketDay
+	default:
+		return q, eventlog.Invalid("bucket_width", "want BUCKET_WIDTH_MINUTE, BUCKET_WIDTH_HOUR or BUCKET_WIDTH_DAY, got %v", req.GetBucketWidth())
+	}
+	switch req.GetGroupBy() {
+	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_UNSPECIFIED:
+		q.Group = eventlog.GroupNone
+	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_EVENT_TYPE:
+		q.Group = eventlog.GroupEventType
+	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_ACTOR:
+		q.Group = eventlog.GroupActor
+	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_CONTENT_TYPE:
+		q.Group = eventlog.GroupContentType
+	default:
+		return q, eventlog.Invalid("group_by", "unknown grouping %v", req.GetGroupBy())
+	}
+	return q, q.Validate()
+}

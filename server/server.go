@@ -46,6 +46,7 @@ type Store interface {
 	DeleteRelations(ctx context.Context, rels []eventlog.Relation) (int, error)
 	ListRelations(ctx context.Context, f eventlog.RelationFilter, after *eventlog.Relation, limit int) ([]eventlog.Relation, error)
 	Head(ctx context.Context) (int64, error)
+	Count(ctx context.Context, q eventlog.CountQuery) ([]eventlog.Count, error)
 	eventlog.ChainReader
 }
 
@@ -450,6 +451,29 @@ func (s *Server) ListEvents(ctx context.Context, req *eventlogv1.ListEventsReque
 	}
 	if more {
 		resp.NextPageToken = encodePageToken(resp.Events[len(resp.Events)-1].GetId(), f, p.Ascending)
+	}
+	return resp, nil
+}
+
+// CountEvents counts entries per bucket of time.
+func (s *Server) CountEvents(ctx context.Context, req *eventlogv1.CountEventsRequest) (*eventlogv1.CountEventsResponse, error) {
+	q, err := countFromProto(req, time.Now())
+	if err != nil {
+		return nil, s.fail(ctx, "CountEvents", err)
+	}
+	counts, err := s.store.Count(ctx, q)
+	if err != nil {
+		return nil, s.fail(ctx, "CountEvents", err)
+	}
+	first, end := q.Buckets()
+	resp := &eventlogv1.CountEventsResponse{
+		Counts:     make([]*eventlogv1.EventCount, len(counts)),
+		RangeStart: timestamppb.New(first),
+		RangeEnd:   timestamppb.New(end),
+	}
+	for i, c := range counts {
+		resp.Counts[i] = &eventlogv1.EventCount{StartTime: timestamppb.New(c.Start), Key: c.Key, Count: c.N}
+		resp.Total += c.N
 	}
 	return resp, nil
 }

@@ -21,10 +21,12 @@ type Grant struct {
 // granted: in particular no UPDATE, DELETE or TRUNCATE on events, and no
 // INSERT or DELETE on log_head, whose one row only moves. Relations are
 // registered and removed by the API, so the role may insert and delete
-// them, but not rewrite one in place.
+// them, but not rewrite one in place. The counts per hour are kept by
+// triggers that run with the role's privileges as it appends.
 func ServiceGrants() []Grant {
 	return []Grant{
 		{"events", "SELECT, INSERT"},
+		{"event_counts", "SELECT, INSERT, UPDATE"},
 		{"log_head", "SELECT, UPDATE (last_id, last_hash, last_time, relations_version)"},
 		{"relations", "SELECT, INSERT, DELETE"},
 		{"schema_migrations", "SELECT"},

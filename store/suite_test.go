@@ -83,6 +83,7 @@ func runSuite(t *testing.T, b backend) {
 	tests = append(tests, perfTests...)
 	tests = append(tests, streamTests...)
 	tests = append(tests, treeTests...)
+	tests = append(tests, countTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, b) })
 	}

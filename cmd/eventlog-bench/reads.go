@@ -64,7 +64,11 @@ func (b *bench) readDB(ctx context.Context, n int, last bool) ([]readCase, error
 		return nil, err
 	}
 	b.logf("%s: starting eventlog serve", section)
-	p, err := startServer(ctx, b.cfg.eventlog, dsn)
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startServer(ctx, b.cfg.eventlog, dsn, "--http-addr", httpAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +90,19 @@ func (b *bench) readDB(ctx context.Context, n int, last bool) ([]readCase, error
 	if err != nil {
 		return nil, err
 	}
+	counts, err := b.countCases(ctx, c, n)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := b.consoleCases(ctx, "http://"+httpAddr)
+	if err != nil {
+		return nil, err
+	}
+	loads, err := b.browserCases(ctx, "http://"+httpAddr)
+	if err != nil {
+		return nil, err
+	}
+	cases = append(append(append(cases, counts...), pages...), loads...)
 	if last {
 		if err := b.replay(ctx, c); err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventlog/eventlog/accesslog"
 	"github.com/eventlog/eventlog/auth"
+	"github.com/eventlog/eventlog/console"
 	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
 	"github.com/eventlog/eventlog/internal/version"
@@ -301,7 +302,9 @@ func (a *app) httpServer(inner *inproc.Listener, st *store.Store, guard *auth.Gu
 	}
 	// The guard is inside the access log, so that refused requests have
 	// their lines too.
-	var h http.Handler = &webGuard{next: gw, fail: gw.WriteError,
+	// The console (/ui/, and / redirecting to it) reads through the gateway
+	// from the browser, behind the same guard.
+	var h http.Handler = &webGuard{next: console.Handler(gw), fail: gw.WriteError,
 		checkHost: guard == nil || len(a.cfg.httpHosts) > 0, hosts: a.cfg.httpHosts, origins: a.cfg.allowOrigins}
 	if a.access != nil {
 		h = a.access.HTTP(h)

@@ -210,6 +210,122 @@ func (EventView) EnumDescriptor() ([]byte, []int) {
 	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{2}
 }
 
+// BucketWidth is the span of time one count covers. Buckets are aligned on
+// UTC: minutes and hours on the minute and the hour, days at midnight UTC.
+type BucketWidth int32
+
+const (
+	// Not a valid width.
+	BucketWidth_BUCKET_WIDTH_UNSPECIFIED BucketWidth = 0
+	// One minute.
+	BucketWidth_BUCKET_WIDTH_MINUTE BucketWidth = 1
+	// One hour.
+	BucketWidth_BUCKET_WIDTH_HOUR BucketWidth = 2
+	// One day (UTC).
+	BucketWidth_BUCKET_WIDTH_DAY BucketWidth = 3
+)
+
+// Enum value maps for BucketWidth.
+var (
+	BucketWidth_name = map[int32]string{
+		0: "BUCKET_WIDTH_UNSPECIFIED",
+		1: "BUCKET_WIDTH_MINUTE",
+		2: "BUCKET_WIDTH_HOUR",
+		3: "BUCKET_WIDTH_DAY",
+	}
+	BucketWidth_value = map[string]int32{
+		"BUCKET_WIDTH_UNSPECIFIED": 0,
+		"BUCKET_WIDTH_MINUTE":      1,
+		"BUCKET_WIDTH_HOUR":        2,
+		"BUCKET_WIDTH_DAY":         3,
+	}
+)
+
+func (x BucketWidth) Enum() *BucketWidth {
+	p := new(BucketWidth)
+	*p = x
+	return p
+}
+
+func (x BucketWidth) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BucketWidth) Descriptor() protoreflect.EnumDescriptor {
+	return file_eventlog_v1_eventlog_proto_enumTypes[3].Descriptor()
+}
+
+func (BucketWidth) Type() protoreflect.EnumType {
+	return &file_eventlog_v1_eventlog_proto_enumTypes[3]
+}
+
+func (x BucketWidth) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BucketWidth.Descriptor instead.
+func (BucketWidth) EnumDescriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{3}
+}
+
+// CountGroupBy says what separate counts a bucket holds.
+type CountGroupBy int32
+
+const (
+	// One count per bucket.
+	CountGroupBy_COUNT_GROUP_BY_UNSPECIFIED CountGroupBy = 0
+	// One count per event type, keyed by its name, such as "CREATE".
+	CountGroupBy_COUNT_GROUP_BY_EVENT_TYPE CountGroupBy = 1
+	// One count per actor, keyed by the actor's name in lower case, or its
+	// id when it has no name.
+	CountGroupBy_COUNT_GROUP_BY_ACTOR CountGroupBy = 2
+	// One count per content type, keyed by the content type in lower case.
+	CountGroupBy_COUNT_GROUP_BY_CONTENT_TYPE CountGroupBy = 3
+)
+
+// Enum value maps for CountGroupBy.
+var (
+	CountGroupBy_name = map[int32]string{
+		0: "COUNT_GROUP_BY_UNSPECIFIED",
+		1: "COUNT_GROUP_BY_EVENT_TYPE",
+		2: "COUNT_GROUP_BY_ACTOR",
+		3: "COUNT_GROUP_BY_CONTENT_TYPE",
+	}
+	CountGroupBy_value = map[string]int32{
+		"COUNT_GROUP_BY_UNSPECIFIED":  0,
+		"COUNT_GROUP_BY_EVENT_TYPE":   1,
+		"COUNT_GROUP_BY_ACTOR":        2,
+		"COUNT_GROUP_BY_CONTENT_TYPE": 3,
+	}
+)
+
+func (x CountGroupBy) Enum() *CountGroupBy {
+	p := new(CountGroupBy)
+	*p = x
+	return p
+}
+
+func (x CountGroupBy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CountGroupBy) Descriptor() protoreflect.EnumDescriptor {
+	return file_eventlog_v1_eventlog_proto_enumTypes[4].Descriptor()
+}
+
+func (CountGroupBy) Type() protoreflect.EnumType {
+	return &file_eventlog_v1_eventlog_proto_enumTypes[4]
+}
+
+func (x CountGroupBy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CountGroupBy.Descriptor instead.
+func (CountGroupBy) EnumDescriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{4}
+}
+
 // ChainBreakKind says how the chain is broken.
 type ChainBreakKind int32
 
@@ -270,11 +386,11 @@ func (x ChainBreakKind) String() string {
 }
 
 func (ChainBreakKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_eventlog_v1_eventlog_proto_enumTypes[3].Descriptor()
+	return file_eventlog_v1_eventlog_proto_enumTypes[5].Descriptor()
 }
 
 func (ChainBreakKind) Type() protoreflect.EnumType {
-	return &file_eventlog_v1_eventlog_proto_enumTypes[3]
+	return &file_eventlog_v1_eventlog_proto_enumTypes[5]
 }
 
 func (x ChainBreakKind) Number() protoreflect.EnumNumber {
@@ -283,7 +399,7 @@ func (x ChainBreakKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChainBreakKind.Descriptor instead.
 func (ChainBreakKind) EnumDescriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{3}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{5}
 }
 
 // Actor is a snapshot of who performed an action, taken when it was logged.
@@ -1407,6 +1523,265 @@ func (x *Heartbeat) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// CountEventsRequest selects entries to count and the buckets to count them
+// in. The filters are those of ListEventsRequest.
+type CountEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only entries of this type: "create", "CREATE" or "EVENT_TYPE_CREATE".
+	EventType string `protobuf:"bytes,1,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Only entries whose actor id or actor name equals this, ignoring case.
+	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Only entries on this content type, ignoring case.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Only entries on this object id, matched exactly.
+	ObjectId string `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
+	// Only entries propagated from this entry; 0 selects original entries.
+	SourceId *int64 `protobuf:"varint,5,opt,name=source_id,json=sourceId,proto3,oneof" json:"source_id,omitempty"`
+	// Only entries written at or after this time. Required.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only entries written at or before this time; now when absent.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The width of each bucket. Required.
+	BucketWidth BucketWidth `protobuf:"varint,8,opt,name=bucket_width,json=bucketWidth,proto3,enum=eventlog.v1.BucketWidth" json:"bucket_width,omitempty"`
+	// Count separately per event type, actor or content type; one count per
+	// bucket when unspecified.
+	GroupBy       CountGroupBy `protobuf:"varint,9,opt,name=group_by,json=groupBy,proto3,enum=eventlog.v1.CountGroupBy" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountEventsRequest) Reset() {
+	*x = CountEventsRequest{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountEventsRequest) ProtoMessage() {}
+
+func (x *CountEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountEventsRequest.ProtoReflect.Descriptor instead.
+func (*CountEventsRequest) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CountEventsRequest) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *CountEventsRequest) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *CountEventsRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *CountEventsRequest) GetObjectId() string {
+	if x != nil {
+		return x.ObjectId
+	}
+	return ""
+}
+
+func (x *CountEventsRequest) GetSourceId() int64 {
+	if x != nil && x.SourceId != nil {
+		return *x.SourceId
+	}
+	return 0
+}
+
+func (x *CountEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *CountEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *CountEventsRequest) GetBucketWidth() BucketWidth {
+	if x != nil {
+		return x.BucketWidth
+	}
+	return BucketWidth_BUCKET_WIDTH_UNSPECIFIED
+}
+
+func (x *CountEventsRequest) GetGroupBy() CountGroupBy {
+	if x != nil {
+		return x.GroupBy
+	}
+	return CountGroupBy_COUNT_GROUP_BY_UNSPECIFIED
+}
+
+// CountEventsResponse holds the counts.
+type CountEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The buckets that hold at least one entry, by start time, then key.
+	Counts []*EventCount `protobuf:"bytes,1,rep,name=counts,proto3" json:"counts,omitempty"`
+	// The sum of all counts.
+	Total int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// The start of the first bucket of the range: start_time rounded down
+	// to the bucket width.
+	RangeStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=range_start,json=rangeStart,proto3" json:"range_start,omitempty"`
+	// The end of the range, exclusive: end_time rounded up to the next
+	// bucket boundary.
+	RangeEnd      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=range_end,json=rangeEnd,proto3" json:"range_end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountEventsResponse) Reset() {
+	*x = CountEventsResponse{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountEventsResponse) ProtoMessage() {}
+
+func (x *CountEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountEventsResponse.ProtoReflect.Descriptor instead.
+func (*CountEventsResponse) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CountEventsResponse) GetCounts() []*EventCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *CountEventsResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *CountEventsResponse) GetRangeStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RangeStart
+	}
+	return nil
+}
+
+func (x *CountEventsResponse) GetRangeEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RangeEnd
+	}
+	return nil
+}
+
+// EventCount is the number of entries in one bucket (and group).
+type EventCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The start of the bucket.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The group's key; empty when the request has no group_by.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// How many matching entries were written in the bucket.
+	Count         int64 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventCount) Reset() {
+	*x = EventCount{}
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCount) ProtoMessage() {}
+
+func (x *EventCount) ProtoReflect() protoreflect.Message {
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCount.ProtoReflect.Descriptor instead.
+func (*EventCount) Descriptor() ([]byte, []int) {
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EventCount) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *EventCount) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *EventCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // ObjectRef names an object: its content type and its id.
 type ObjectRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1420,7 +1795,7 @@ type ObjectRef struct {
 
 func (x *ObjectRef) Reset() {
 	*x = ObjectRef{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1807,7 @@ func (x *ObjectRef) String() string {
 func (*ObjectRef) ProtoMessage() {}
 
 func (x *ObjectRef) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[14]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1820,7 @@ func (x *ObjectRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectRef.ProtoReflect.Descriptor instead.
 func (*ObjectRef) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{14}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ObjectRef) GetContentType() string {
@@ -1478,7 +1853,7 @@ type Relation struct {
 
 func (x *Relation) Reset() {
 	*x = Relation{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1865,7 @@ func (x *Relation) String() string {
 func (*Relation) ProtoMessage() {}
 
 func (x *Relation) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[15]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1878,7 @@ func (x *Relation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Relation.ProtoReflect.Descriptor instead.
 func (*Relation) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{15}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Relation) GetFrom() *ObjectRef {
@@ -1538,7 +1913,7 @@ type PutRelationsRequest struct {
 
 func (x *PutRelationsRequest) Reset() {
 	*x = PutRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1925,7 @@ func (x *PutRelationsRequest) String() string {
 func (*PutRelationsRequest) ProtoMessage() {}
 
 func (x *PutRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[16]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1938,7 @@ func (x *PutRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRelationsRequest.ProtoReflect.Descriptor instead.
 func (*PutRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{16}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PutRelationsRequest) GetRelations() []*Relation {
@@ -1584,7 +1959,7 @@ type PutRelationsResponse struct {
 
 func (x *PutRelationsResponse) Reset() {
 	*x = PutRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1971,7 @@ func (x *PutRelationsResponse) String() string {
 func (*PutRelationsResponse) ProtoMessage() {}
 
 func (x *PutRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[17]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1984,7 @@ func (x *PutRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRelationsResponse.ProtoReflect.Descriptor instead.
 func (*PutRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{17}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PutRelationsResponse) GetCreated() int32 {
@@ -1630,7 +2005,7 @@ type DeleteRelationsRequest struct {
 
 func (x *DeleteRelationsRequest) Reset() {
 	*x = DeleteRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +2017,7 @@ func (x *DeleteRelationsRequest) String() string {
 func (*DeleteRelationsRequest) ProtoMessage() {}
 
 func (x *DeleteRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[18]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +2030,7 @@ func (x *DeleteRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{18}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteRelationsRequest) GetRelations() []*Relation {
@@ -1676,7 +2051,7 @@ type DeleteRelationsResponse struct {
 
 func (x *DeleteRelationsResponse) Reset() {
 	*x = DeleteRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +2063,7 @@ func (x *DeleteRelationsResponse) String() string {
 func (*DeleteRelationsResponse) ProtoMessage() {}
 
 func (x *DeleteRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[19]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +2076,7 @@ func (x *DeleteRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{19}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteRelationsResponse) GetDeleted() int32 {
@@ -1733,7 +2108,7 @@ type ListRelationsRequest struct {
 
 func (x *ListRelationsRequest) Reset() {
 	*x = ListRelationsRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +2120,7 @@ func (x *ListRelationsRequest) String() string {
 func (*ListRelationsRequest) ProtoMessage() {}
 
 func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[20]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +2133,7 @@ func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsRequest.ProtoReflect.Descriptor instead.
 func (*ListRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{20}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListRelationsRequest) GetFrom() *ObjectRef {
@@ -1809,7 +2184,7 @@ type ListRelationsResponse struct {
 
 func (x *ListRelationsResponse) Reset() {
 	*x = ListRelationsResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +2196,7 @@ func (x *ListRelationsResponse) String() string {
 func (*ListRelationsResponse) ProtoMessage() {}
 
 func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[21]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +2209,7 @@ func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsResponse.ProtoReflect.Descriptor instead.
 func (*ListRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{21}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListRelationsResponse) GetRelations() []*Relation {
@@ -1865,7 +2240,7 @@ type VerifyChainRequest struct {
 
 func (x *VerifyChainRequest) Reset() {
 	*x = VerifyChainRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2252,7 @@ func (x *VerifyChainRequest) String() string {
 func (*VerifyChainRequest) ProtoMessage() {}
 
 func (x *VerifyChainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[22]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2265,7 @@ func (x *VerifyChainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyChainRequest.ProtoReflect.Descriptor instead.
 func (*VerifyChainRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{22}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *VerifyChainRequest) GetStartId() int64 {
@@ -1936,7 +2311,7 @@ type VerifyChainResponse struct {
 
 func (x *VerifyChainResponse) Reset() {
 	*x = VerifyChainResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2323,7 @@ func (x *VerifyChainResponse) String() string {
 func (*VerifyChainResponse) ProtoMessage() {}
 
 func (x *VerifyChainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[23]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2336,7 @@ func (x *VerifyChainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyChainResponse.ProtoReflect.Descriptor instead.
 func (*VerifyChainResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{23}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *VerifyChainResponse) GetStartId() int64 {
@@ -2043,7 +2418,7 @@ type ChainBreak struct {
 
 func (x *ChainBreak) Reset() {
 	*x = ChainBreak{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2055,7 +2430,7 @@ func (x *ChainBreak) String() string {
 func (*ChainBreak) ProtoMessage() {}
 
 func (x *ChainBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[24]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2068,7 +2443,7 @@ func (x *ChainBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChainBreak.ProtoReflect.Descriptor instead.
 func (*ChainBreak) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{24}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChainBreak) GetId() int64 {
@@ -2101,7 +2476,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2488,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[25]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2501,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{25}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{28}
 }
 
 // GetCheckpointResponse carries a checkpoint.
@@ -2146,7 +2521,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2533,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[26]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2546,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{26}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() string {
@@ -2209,7 +2584,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2596,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[27]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2609,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{27}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetInclusionProofRequest) GetId() int64 {
@@ -2267,7 +2642,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2654,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[28]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2667,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{28}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetInclusionProofResponse) GetLeafIndex() int64 {
@@ -2336,7 +2711,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2723,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[29]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2736,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{29}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetConsistencyProofRequest) GetFromSize() int64 {
@@ -2391,7 +2766,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2778,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_eventlog_v1_eventlog_proto_msgTypes[30]
+	mi := &file_eventlog_v1_eventlog_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2791,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{30}
+	return file_eventlog_v1_eventlog_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetConsistencyProofResponse) GetFromSize() int64 {
@@ -2539,7 +2914,33 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x04item\"T\n" +
 	"\tHeartbeat\x12\x17\n" +
 	"\alast_id\x18\x01 \x01(\x03R\x06lastId\x12.\n" +
-	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"K\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x9e\x03\n" +
+	"\x12CountEventsRequest\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x01 \x01(\tR\teventType\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1b\n" +
+	"\tobject_id\x18\x04 \x01(\tR\bobjectId\x12 \n" +
+	"\tsource_id\x18\x05 \x01(\x03H\x00R\bsourceId\x88\x01\x01\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12;\n" +
+	"\fbucket_width\x18\b \x01(\x0e2\x18.eventlog.v1.BucketWidthR\vbucketWidth\x124\n" +
+	"\bgroup_by\x18\t \x01(\x0e2\x19.eventlog.v1.CountGroupByR\agroupByB\f\n" +
+	"\n" +
+	"_source_id\"\xd2\x01\n" +
+	"\x13CountEventsResponse\x12/\n" +
+	"\x06counts\x18\x01 \x03(\v2\x17.eventlog.v1.EventCountR\x06counts\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x12;\n" +
+	"\vrange_start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"rangeStart\x127\n" +
+	"\trange_end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\brangeEnd\"o\n" +
+	"\n" +
+	"EventCount\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x03R\x05count\"K\n" +
 	"\tObjectRef\x12!\n" +
 	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\"r\n" +
@@ -2624,7 +3025,17 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\tEventView\x12\x1a\n" +
 	"\x16EVENT_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10EVENT_VIEW_BASIC\x10\x01\x12\x13\n" +
-	"\x0fEVENT_VIEW_FULL\x10\x02*\x95\x02\n" +
+	"\x0fEVENT_VIEW_FULL\x10\x02*q\n" +
+	"\vBucketWidth\x12\x1c\n" +
+	"\x18BUCKET_WIDTH_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13BUCKET_WIDTH_MINUTE\x10\x01\x12\x15\n" +
+	"\x11BUCKET_WIDTH_HOUR\x10\x02\x12\x14\n" +
+	"\x10BUCKET_WIDTH_DAY\x10\x03*\x88\x01\n" +
+	"\fCountGroupBy\x12\x1e\n" +
+	"\x1aCOUNT_GROUP_BY_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19COUNT_GROUP_BY_EVENT_TYPE\x10\x01\x12\x18\n" +
+	"\x14COUNT_GROUP_BY_ACTOR\x10\x02\x12\x1f\n" +
+	"\x1bCOUNT_GROUP_BY_CONTENT_TYPE\x10\x03*\x95\x02\n" +
 	"\x0eChainBreakKind\x12 \n" +
 	"\x1cCHAIN_BREAK_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CHAIN_BREAK_KIND_CHANGED\x10\x01\x12\x1e\n" +
@@ -2633,8 +3044,7 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x18CHAIN_BREAK_KIND_MISSING\x10\x04\x12\x1e\n" +
 	"\x1aCHAIN_BREAK_KIND_TRUNCATED\x10\x05\x12\"\n" +
 	"\x1eCHAIN_BREAK_KIND_HEAD_MISMATCH\x10\x06\x12\x1f\n" +
-	"\x1bCHAIN_BREAK_KIND_AFTER_HEAD\x10\a2\xf7\n" +
-	"\n" +
+	"\x1bCHAIN_BREAK_KIND_AFTER_HEAD\x10\a2\xe3\v\n" +
 	"\x0fEventLogService\x12^\n" +
 	"\bLogEvent\x12\x1c.eventlog.v1.LogEventRequest\x1a\x1d.eventlog.v1.LogEventResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/events\x12j\n" +
@@ -2643,7 +3053,8 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\n" +
 	"ListEvents\x12\x1e.eventlog.v1.ListEventsRequest\x1a\x1f.eventlog.v1.ListEventsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/events\x12p\n" +
-	"\fStreamEvents\x12 .eventlog.v1.StreamEventsRequest\x1a!.eventlog.v1.StreamEventsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/events:stream0\x01\x12v\n" +
+	"\fStreamEvents\x12 .eventlog.v1.StreamEventsRequest\x1a!.eventlog.v1.StreamEventsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/events:stream0\x01\x12j\n" +
+	"\vCountEvents\x12\x1f.eventlog.v1.CountEventsRequest\x1a .eventlog.v1.CountEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:count\x12v\n" +
 	"\fPutRelations\x12 .eventlog.v1.PutRelationsRequest\x1a!.eventlog.v1.PutRelationsResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/relations:batchPut\x12\x82\x01\n" +
 	"\x0fDeleteRelations\x12#.eventlog.v1.DeleteRelationsRequest\x1a$.eventlog.v1.DeleteRelationsResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/relations:batchDelete\x12m\n" +
 	"\rListRelations\x12!.eventlog.v1.ListRelationsRequest\x1a\".eventlog.v1.ListRelationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/relations\x12j\n" +
@@ -2664,110 +3075,125 @@ func file_eventlog_v1_eventlog_proto_rawDescGZIP() []byte {
 	return file_eventlog_v1_eventlog_proto_rawDescData
 }
 
-var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_eventlog_v1_eventlog_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_eventlog_v1_eventlog_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_eventlog_v1_eventlog_proto_goTypes = []any{
 	(EventType)(0),                      // 0: eventlog.v1.EventType
 	(ActorKind)(0),                      // 1: eventlog.v1.ActorKind
 	(EventView)(0),                      // 2: eventlog.v1.EventView
-	(ChainBreakKind)(0),                 // 3: eventlog.v1.ChainBreakKind
-	(*Actor)(nil),                       // 4: eventlog.v1.Actor
-	(*RequestContext)(nil),              // 5: eventlog.v1.RequestContext
-	(*Event)(nil),                       // 6: eventlog.v1.Event
-	(*LogEventRequest)(nil),             // 7: eventlog.v1.LogEventRequest
-	(*LogEventResponse)(nil),            // 8: eventlog.v1.LogEventResponse
-	(*LogEventsRequest)(nil),            // 9: eventlog.v1.LogEventsRequest
-	(*LogEventsResponse)(nil),           // 10: eventlog.v1.LogEventsResponse
-	(*GetEventRequest)(nil),             // 11: eventlog.v1.GetEventRequest
-	(*GetEventResponse)(nil),            // 12: eventlog.v1.GetEventResponse
-	(*ListEventsRequest)(nil),           // 13: eventlog.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),          // 14: eventlog.v1.ListEventsResponse
-	(*StreamEventsRequest)(nil),         // 15: eventlog.v1.StreamEventsRequest
-	(*StreamEventsResponse)(nil),        // 16: eventlog.v1.StreamEventsResponse
-	(*Heartbeat)(nil),                   // 17: eventlog.v1.Heartbeat
-	(*ObjectRef)(nil),                   // 18: eventlog.v1.ObjectRef
-	(*Relation)(nil),                    // 19: eventlog.v1.Relation
-	(*PutRelationsRequest)(nil),         // 20: eventlog.v1.PutRelationsRequest
-	(*PutRelationsResponse)(nil),        // 21: eventlog.v1.PutRelationsResponse
-	(*DeleteRelationsRequest)(nil),      // 22: eventlog.v1.DeleteRelationsRequest
-	(*DeleteRelationsResponse)(nil),     // 23: eventlog.v1.DeleteRelationsResponse
-	(*ListRelationsRequest)(nil),        // 24: eventlog.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),       // 25: eventlog.v1.ListRelationsResponse
-	(*VerifyChainRequest)(nil),          // 26: eventlog.v1.VerifyChainRequest
-	(*VerifyChainResponse)(nil),         // 27: eventlog.v1.VerifyChainResponse
-	(*ChainBreak)(nil),                  // 28: eventlog.v1.ChainBreak
-	(*GetCheckpointRequest)(nil),        // 29: eventlog.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 30: eventlog.v1.GetCheckpointResponse
-	(*GetInclusionProofRequest)(nil),    // 31: eventlog.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 32: eventlog.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 33: eventlog.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 34: eventlog.v1.GetConsistencyProofResponse
-	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),             // 36: google.protobuf.Struct
+	(BucketWidth)(0),                    // 3: eventlog.v1.BucketWidth
+	(CountGroupBy)(0),                   // 4: eventlog.v1.CountGroupBy
+	(ChainBreakKind)(0),                 // 5: eventlog.v1.ChainBreakKind
+	(*Actor)(nil),                       // 6: eventlog.v1.Actor
+	(*RequestContext)(nil),              // 7: eventlog.v1.RequestContext
+	(*Event)(nil),                       // 8: eventlog.v1.Event
+	(*LogEventRequest)(nil),             // 9: eventlog.v1.LogEventRequest
+	(*LogEventResponse)(nil),            // 10: eventlog.v1.LogEventResponse
+	(*LogEventsRequest)(nil),            // 11: eventlog.v1.LogEventsRequest
+	(*LogEventsResponse)(nil),           // 12: eventlog.v1.LogEventsResponse
+	(*GetEventRequest)(nil),             // 13: eventlog.v1.GetEventRequest
+	(*GetEventResponse)(nil),            // 14: eventlog.v1.GetEventResponse
+	(*ListEventsRequest)(nil),           // 15: eventlog.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),          // 16: eventlog.v1.ListEventsResponse
+	(*StreamEventsRequest)(nil),         // 17: eventlog.v1.StreamEventsRequest
+	(*StreamEventsResponse)(nil),        // 18: eventlog.v1.StreamEventsResponse
+	(*Heartbeat)(nil),                   // 19: eventlog.v1.Heartbeat
+	(*CountEventsRequest)(nil),          // 20: eventlog.v1.CountEventsRequest
+	(*CountEventsResponse)(nil),         // 21: eventlog.v1.CountEventsResponse
+	(*EventCount)(nil),                  // 22: eventlog.v1.EventCount
+	(*ObjectRef)(nil),                   // 23: eventlog.v1.ObjectRef
+	(*Relation)(nil),                    // 24: eventlog.v1.Relation
+	(*PutRelationsRequest)(nil),         // 25: eventlog.v1.PutRelationsRequest
+	(*PutRelationsResponse)(nil),        // 26: eventlog.v1.PutRelationsResponse
+	(*DeleteRelationsRequest)(nil),      // 27: eventlog.v1.DeleteRelationsRequest
+	(*DeleteRelationsResponse)(nil),     // 28: eventlog.v1.DeleteRelationsResponse
+	(*ListRelationsRequest)(nil),        // 29: eventlog.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),       // 30: eventlog.v1.ListRelationsResponse
+	(*VerifyChainRequest)(nil),          // 31: eventlog.v1.VerifyChainRequest
+	(*VerifyChainResponse)(nil),         // 32: eventlog.v1.VerifyChainResponse
+	(*ChainBreak)(nil),                  // 33: eventlog.v1.ChainBreak
+	(*GetCheckpointRequest)(nil),        // 34: eventlog.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 35: eventlog.v1.GetCheckpointResponse
+	(*GetInclusionProofRequest)(nil),    // 36: eventlog.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 37: eventlog.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 38: eventlog.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 39: eventlog.v1.GetConsistencyProofResponse
+	(*timestamppb.Timestamp)(nil),       // 40: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),             // 41: google.protobuf.Struct
 }
 var file_eventlog_v1_eventlog_proto_depIdxs = []int32{
 	1,  // 0: eventlog.v1.Actor.kind:type_name -> eventlog.v1.ActorKind
-	35, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
-	35, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
+	40, // 1: eventlog.v1.Event.time:type_name -> google.protobuf.Timestamp
+	40, // 2: eventlog.v1.Event.occurred_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: eventlog.v1.Event.event_type:type_name -> eventlog.v1.EventType
-	4,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
-	36, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
-	5,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
-	6,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
-	18, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
+	6,  // 4: eventlog.v1.Event.actor:type_name -> eventlog.v1.Actor
+	41, // 5: eventlog.v1.Event.details:type_name -> google.protobuf.Struct
+	7,  // 6: eventlog.v1.Event.request:type_name -> eventlog.v1.RequestContext
+	8,  // 7: eventlog.v1.LogEventRequest.event:type_name -> eventlog.v1.Event
+	23, // 8: eventlog.v1.LogEventRequest.related:type_name -> eventlog.v1.ObjectRef
 	2,  // 9: eventlog.v1.LogEventRequest.view:type_name -> eventlog.v1.EventView
-	6,  // 10: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
-	6,  // 11: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
-	7,  // 12: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
+	8,  // 10: eventlog.v1.LogEventResponse.event:type_name -> eventlog.v1.Event
+	8,  // 11: eventlog.v1.LogEventResponse.children:type_name -> eventlog.v1.Event
+	9,  // 12: eventlog.v1.LogEventsRequest.requests:type_name -> eventlog.v1.LogEventRequest
 	2,  // 13: eventlog.v1.LogEventsRequest.view:type_name -> eventlog.v1.EventView
-	8,  // 14: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
-	6,  // 15: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
-	35, // 16: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	35, // 17: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 18: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
-	35, // 19: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	35, // 20: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	6,  // 21: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
-	17, // 22: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
-	35, // 23: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	18, // 24: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
-	18, // 25: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
-	19, // 26: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	19, // 27: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
-	18, // 28: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
-	18, // 29: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
-	19, // 30: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
-	28, // 31: eventlog.v1.VerifyChainResponse.first_break:type_name -> eventlog.v1.ChainBreak
-	3,  // 32: eventlog.v1.ChainBreak.kind:type_name -> eventlog.v1.ChainBreakKind
-	7,  // 33: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
-	9,  // 34: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
-	11, // 35: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
-	13, // 36: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
-	15, // 37: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
-	20, // 38: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
-	22, // 39: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
-	24, // 40: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
-	26, // 41: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
-	29, // 42: eventlog.v1.EventLogService.GetCheckpoint:input_type -> eventlog.v1.GetCheckpointRequest
-	31, // 43: eventlog.v1.EventLogService.GetInclusionProof:input_type -> eventlog.v1.GetInclusionProofRequest
-	33, // 44: eventlog.v1.EventLogService.GetConsistencyProof:input_type -> eventlog.v1.GetConsistencyProofRequest
-	8,  // 45: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
-	10, // 46: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
-	12, // 47: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
-	14, // 48: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
-	16, // 49: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
-	21, // 50: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
-	23, // 51: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
-	25, // 52: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
-	27, // 53: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
-	30, // 54: eventlog.v1.EventLogService.GetCheckpoint:output_type -> eventlog.v1.GetCheckpointResponse
-	32, // 55: eventlog.v1.EventLogService.GetInclusionProof:output_type -> eventlog.v1.GetInclusionProofResponse
-	34, // 56: eventlog.v1.EventLogService.GetConsistencyProof:output_type -> eventlog.v1.GetConsistencyProofResponse
-	45, // [45:57] is the sub-list for method output_type
-	33, // [33:45] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	10, // 14: eventlog.v1.LogEventsResponse.responses:type_name -> eventlog.v1.LogEventResponse
+	8,  // 15: eventlog.v1.GetEventResponse.event:type_name -> eventlog.v1.Event
+	40, // 16: eventlog.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	40, // 17: eventlog.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 18: eventlog.v1.ListEventsResponse.events:type_name -> eventlog.v1.Event
+	40, // 19: eventlog.v1.StreamEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	40, // 20: eventlog.v1.StreamEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 21: eventlog.v1.StreamEventsResponse.event:type_name -> eventlog.v1.Event
+	19, // 22: eventlog.v1.StreamEventsResponse.heartbeat:type_name -> eventlog.v1.Heartbeat
+	40, // 23: eventlog.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	40, // 24: eventlog.v1.CountEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	40, // 25: eventlog.v1.CountEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 26: eventlog.v1.CountEventsRequest.bucket_width:type_name -> eventlog.v1.BucketWidth
+	4,  // 27: eventlog.v1.CountEventsRequest.group_by:type_name -> eventlog.v1.CountGroupBy
+	22, // 28: eventlog.v1.CountEventsResponse.counts:type_name -> eventlog.v1.EventCount
+	40, // 29: eventlog.v1.CountEventsResponse.range_start:type_name -> google.protobuf.Timestamp
+	40, // 30: eventlog.v1.CountEventsResponse.range_end:type_name -> google.protobuf.Timestamp
+	40, // 31: eventlog.v1.EventCount.start_time:type_name -> google.protobuf.Timestamp
+	23, // 32: eventlog.v1.Relation.from:type_name -> eventlog.v1.ObjectRef
+	23, // 33: eventlog.v1.Relation.to:type_name -> eventlog.v1.ObjectRef
+	24, // 34: eventlog.v1.PutRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	24, // 35: eventlog.v1.DeleteRelationsRequest.relations:type_name -> eventlog.v1.Relation
+	23, // 36: eventlog.v1.ListRelationsRequest.from:type_name -> eventlog.v1.ObjectRef
+	23, // 37: eventlog.v1.ListRelationsRequest.to:type_name -> eventlog.v1.ObjectRef
+	24, // 38: eventlog.v1.ListRelationsResponse.relations:type_name -> eventlog.v1.Relation
+	33, // 39: eventlog.v1.VerifyChainResponse.first_break:type_name -> eventlog.v1.ChainBreak
+	5,  // 40: eventlog.v1.ChainBreak.kind:type_name -> eventlog.v1.ChainBreakKind
+	9,  // 41: eventlog.v1.EventLogService.LogEvent:input_type -> eventlog.v1.LogEventRequest
+	11, // 42: eventlog.v1.EventLogService.LogEvents:input_type -> eventlog.v1.LogEventsRequest
+	13, // 43: eventlog.v1.EventLogService.GetEvent:input_type -> eventlog.v1.GetEventRequest
+	15, // 44: eventlog.v1.EventLogService.ListEvents:input_type -> eventlog.v1.ListEventsRequest
+	17, // 45: eventlog.v1.EventLogService.StreamEvents:input_type -> eventlog.v1.StreamEventsRequest
+	20, // 46: eventlog.v1.EventLogService.CountEvents:input_type -> eventlog.v1.CountEventsRequest
+	25, // 47: eventlog.v1.EventLogService.PutRelations:input_type -> eventlog.v1.PutRelationsRequest
+	27, // 48: eventlog.v1.EventLogService.DeleteRelations:input_type -> eventlog.v1.DeleteRelationsRequest
+	29, // 49: eventlog.v1.EventLogService.ListRelations:input_type -> eventlog.v1.ListRelationsRequest
+	31, // 50: eventlog.v1.EventLogService.VerifyChain:input_type -> eventlog.v1.VerifyChainRequest
+	34, // 51: eventlog.v1.EventLogService.GetCheckpoint:input_type -> eventlog.v1.GetCheckpointRequest
+	36, // 52: eventlog.v1.EventLogService.GetInclusionProof:input_type -> eventlog.v1.GetInclusionProofRequest
+	38, // 53: eventlog.v1.EventLogService.GetConsistencyProof:input_type -> eventlog.v1.GetConsistencyProofRequest
+	10, // 54: eventlog.v1.EventLogService.LogEvent:output_type -> eventlog.v1.LogEventResponse
+	12, // 55: eventlog.v1.EventLogService.LogEvents:output_type -> eventlog.v1.LogEventsResponse
+	14, // 56: eventlog.v1.EventLogService.GetEvent:output_type -> eventlog.v1.GetEventResponse
+	16, // 57: eventlog.v1.EventLogService.ListEvents:output_type -> eventlog.v1.ListEventsResponse
+	18, // 58: eventlog.v1.EventLogService.StreamEvents:output_type -> eventlog.v1.StreamEventsResponse
+	21, // 59: eventlog.v1.EventLogService.CountEvents:output_type -> eventlog.v1.CountEventsResponse
+	26, // 60: eventlog.v1.EventLogService.PutRelations:output_type -> eventlog.v1.PutRelationsResponse
+	28, // 61: eventlog.v1.EventLogService.DeleteRelations:output_type -> eventlog.v1.DeleteRelationsResponse
+	30, // 62: eventlog.v1.EventLogService.ListRelations:output_type -> eventlog.v1.ListRelationsResponse
+	32, // 63: eventlog.v1.EventLogService.VerifyChain:output_type -> eventlog.v1.VerifyChainResponse
+	35, // 64: eventlog.v1.EventLogService.GetCheckpoint:output_type -> eventlog.v1.GetCheckpointResponse
+	37, // 65: eventlog.v1.EventLogService.GetInclusionProof:output_type -> eventlog.v1.GetInclusionProofResponse
+	39, // 66: eventlog.v1.EventLogService.GetConsistencyProof:output_type -> eventlog.v1.GetConsistencyProofResponse
+	54, // [54:67] is the sub-list for method output_type
+	41, // [41:54] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_eventlog_v1_eventlog_proto_init() }
@@ -2781,13 +3207,14 @@ func file_eventlog_v1_eventlog_proto_init() {
 		(*StreamEventsResponse_Event)(nil),
 		(*StreamEventsResponse_Heartbeat)(nil),
 	}
+	file_eventlog_v1_eventlog_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventlog_v1_eventlog_proto_rawDesc), len(file_eventlog_v1_eventlog_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   31,
+			NumEnums:      6,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

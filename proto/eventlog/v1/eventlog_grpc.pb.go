@@ -24,6 +24,7 @@ const (
 	EventLogService_GetEvent_FullMethodName            = "/eventlog.v1.EventLogService/GetEvent"
 	EventLogService_ListEvents_FullMethodName          = "/eventlog.v1.EventLogService/ListEvents"
 	EventLogService_StreamEvents_FullMethodName        = "/eventlog.v1.EventLogService/StreamEvents"
+	EventLogService_CountEvents_FullMethodName         = "/eventlog.v1.EventLogService/CountEvents"
 	EventLogService_PutRelations_FullMethodName        = "/eventlog.v1.EventLogService/PutRelations"
 	EventLogService_DeleteRelations_FullMethodName     = "/eventlog.v1.EventLogService/DeleteRelations"
 	EventLogService_ListRelations_FullMethodName       = "/eventlog.v1.EventLogService/ListRelations"
@@ -59,6 +60,12 @@ type EventLogServiceClient interface {
 	// on a quiet stream, carry the position scanned so far. Resume a broken
 	// stream with after_id set to the last id received (entry or heartbeat).
 	StreamEvents(ctx context.Context, in *StreamEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamEventsResponse], error)
+	// CountEvents counts the entries matching the filters in buckets of
+	// time: how many were written in each minute, hour or day of the range,
+	// optionally per event type, actor or content type. Only buckets holding
+	// at least one entry are returned. A call covers at most 10,000 buckets;
+	// choose a wider bucket for a longer range.
+	CountEvents(ctx context.Context, in *CountEventsRequest, opts ...grpc.CallOption) (*CountEventsResponse, error)
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.
 	PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error)
@@ -151,6 +158,16 @@ func (c *eventLogServiceClient) StreamEvents(ctx context.Context, in *StreamEven
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EventLogService_StreamEventsClient = grpc.ServerStreamingClient[StreamEventsResponse]
+
+func (c *eventLogServiceClient) CountEvents(ctx context.Context, in *CountEventsRequest, opts ...grpc.CallOption) (*CountEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountEventsResponse)
+	err := c.cc.Invoke(ctx, EventLogService_CountEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 func (c *eventLogServiceClient) PutRelations(ctx context.Context, in *PutRelationsRequest, opts ...grpc.CallOption) (*PutRelationsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -248,6 +265,12 @@ type EventLogServiceServer interface {
 	// on a quiet stream, carry the position scanned so far. Resume a broken
 	// stream with after_id set to the last id received (entry or heartbeat).
 	StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error
+	// CountEvents counts the entries matching the filters in buckets of
+	// time: how many were written in each minute, hour or day of the range,
+	// optionally per event type, actor or content type. Only buckets holding
+	// at least one entry are returned. A call covers at most 10,000 buckets;
+	// choose a wider bucket for a longer range.
+	CountEvents(context.Context, *CountEventsRequest) (*CountEventsResponse, error)
 	// PutRelations registers relations between objects, along which later
 	// entries propagate. Putting a relation that exists already is a no-op.
 	PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error)
@@ -296,6 +319,9 @@ func (UnimplementedEventLogServiceServer) ListEvents(context.Context, *ListEvent
 }
 func (UnimplementedEventLogServiceServer) StreamEvents(*StreamEventsRequest, grpc.ServerStreamingServer[StreamEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamEvents not implemented")
+}
+func (UnimplementedEventLogServiceServer) CountEvents(context.Context, *CountEventsRequest) (*CountEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountEvents not implemented")
 }
 func (UnimplementedEventLogServiceServer) PutRelations(context.Context, *PutRelationsRequest) (*PutRelationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PutRelations not implemented")
@@ -421,6 +447,24 @@ func _EventLogService_StreamEvents_Handler(srv interface{}, stream grpc.ServerSt
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EventLogService_StreamEventsServer = grpc.ServerStreamingServer[StreamEventsResponse]
+
+func _EventLogService_CountEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventLogServiceServer).CountEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventLogService_CountEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventLogServiceServer).CountEvents(ctx, req.(*CountEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _EventLogService_PutRelations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PutRelationsRequest)
@@ -570,6 +614,10 @@ var EventLogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEvents",
 			Handler:    _EventLogService_ListEvents_Handler,
+		},
+		{
+			MethodName: "CountEvents",
+			Handler:    _EventLogService_CountEvents_Handler,
 		},
 		{
 			MethodName: "PutRelations",
