@@ -178,6 +178,28 @@ func (m *Metrics) DBPool(db *sql.DB, name string) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
+// StoreUp adds eventlog_store_up: 1 when ping, called at each scrape
+// (bounded by a few seconds), finds the database reachable, else 0.
+func (m *Metrics) StoreUp(ping func(ctx context.Context) error) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "eventlog_store_up",
+		Help: "1 when the database answered a ping at this scrape, 0 when it did not within 2 seconds.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), storePingTimeout)
+		defer cancel()
+		if ping(ctx) != nil {
+			return 0
+		}
+		return 1
+	}))
+}
+
+// storePingTimeout bounds the ping of eventlog_store_up.
+const storePingTimeout = 2 * time.Second
+
 // FollowHead has eventlog_chain_head_id and the lag of streams read the
 // head of the log from head.
 func (m *Metrics) FollowHead(head func() int64) {

@@ -35,6 +35,7 @@ func (c *serveConfig) metricsOn() bool {
 func newMetrics(st *store.Store) *metrics.Metrics {
 	v := version.Get()
 	m := metrics.New(metrics.BuildInfo{Version: v.String(), Revision: v.Revision, GoVersion: v.Go})
+	m.StoreUp(st.Ping)
 	w, r := st.Pools()
 	if r == w {
 		m.DBPool(w, "eventlog")

@@ -146,6 +146,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		{"eventlog_streams_open", nil, 1},
 		{"eventlog_stream_max_lag_entries", nil, 0},
 		{"eventlog_build_info", nil, 1},
+		{"eventlog_store_up", nil, 1},
 		{"eventlog_group_commit_entries", nil, 4}, // histogram: its count
 		{"eventlog_store_append_duration_seconds", []string{"result=ok"}, 4},
 		{"grpc_server_handled_total", []string{"grpc_method=LogEvent", "grpc_code=OK"}, 4}, // REST too
