@@ -119,6 +119,7 @@ func (b *bench) run(ctx context.Context) error {
 		{"postgres", b.postgresWrites},
 		{"sqlite", b.sqliteWrites},
 		{"reads", b.reads},
+		{"metrics", b.metricsCost},
 	}
 	for _, s := range sections {
 		if !b.cfg.sections[s.name] {

@@ -32,7 +32,7 @@ type config struct {
 	sections map[string]bool
 }
 
-var allSections = []string{"postgres", "sqlite", "reads"}
+var allSections = []string{"postgres", "sqlite", "reads", "metrics"}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
