@@ -134,16 +134,14 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 	h.Set("Trailer", strings.Join([]string{TrailerCount, TrailerLastID, TrailerLastHash, TrailerComplete, TrailerError}, ", "))
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	var out exportWriter
 	if format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8; header=present")
 		h.Set("Content-Disposition", `attachment; filename="events.csv"`)
-		out = newCSVExport(w)
 	} else {
 		h.Set("Content-Type", "application/jsonl; charset=utf-8")
 		h.Set("Content-Disposition", `attachment; filename="events.jsonl"`)
-		out = &jsonlExport{w: w}
 	}
+	out, _ := NewExportWriter(w, format) // the format is checked above
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 
@@ -151,17 +149,17 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 		count int64
 		last  *eventlogv1.Event
 	)
-	err = out.begin()
+	err = out.Begin()
 	for err == nil {
 		for _, e := range resp.GetEvents() {
-			if err = out.event(e); err != nil {
+			if err = out.Event(e); err != nil {
 				break
 			}
 			count++
 			last = e
 		}
 		if err == nil {
-			err = out.flush()
+			err = out.Flush()
 		}
 		if err == nil {
 			err = rc.Flush()
@@ -176,7 +174,7 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 		}
 		resp, err = g.client.ListEvents(ctx, next)
 	}
-	end := exportEnd{Count: count, Complete: err == nil}
+	end := ExportEnd{Count: count, Complete: err == nil}
 	if last != nil {
 		end.LastID, end.LastHash = last.GetId(), last.GetHash()
 	}
@@ -184,7 +182,7 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 		end.Error = exportError(err, end.LastID)
 		g.log.WarnContext(r.Context(), "export ended early", "entries", count, "err", err)
 	}
-	_ = out.end(end)
+	_ = out.End(end)
 	h.Set(TrailerCount, strconv.FormatInt(count, 10))
 	h.Set(TrailerLastID, strconv.FormatInt(end.LastID, 10))
 	h.Set(TrailerLastHash, hex.EncodeToString(end.LastHash))
@@ -206,21 +204,39 @@ func exportError(err error, lastID int64) string {
 	return fmt.Sprintf("%s; resume with after_id=%d", msg, lastID)
 }
 
-// exportEnd is what the end of an export says.
-type exportEnd struct {
-	Count    int64
-	LastID   int64
-	LastHash []byte
-	Complete bool
-	Error    string
+// ExportEnd is what the end of an export says.
+type ExportEnd struct {
+	Count    int64  // entries sent
+	LastID   int64  // the last of them; 0 for none
+	LastHash []byte // its hash
+	Complete bool   // every matching entry was sent
+	Error    string // why not, when not
 }
 
-// exportWriter writes the entries of an export in one format.
-type exportWriter interface {
-	begin() error
-	event(e *eventlogv1.Event) error
-	flush() error
-	end(exportEnd) error
+// ExportWriter writes the entries of an export in one format: Begin, then
+// Event for each entry and Flush after some, then End.
+type ExportWriter interface {
+	// Begin writes what comes before the entries: the CSV header row.
+	Begin() error
+	Event(e *eventlogv1.Event) error
+	// Flush writes out what is buffered.
+	Flush() error
+	// End writes what comes after the entries (the JSON lines' end line)
+	// and flushes.
+	End(ExportEnd) error
+}
+
+// NewExportWriter returns the writer of format ("jsonl" or "csv") to w.
+func NewExportWriter(w io.Writer, format string) (ExportWriter, error) {
+	switch format {
+	case "jsonl":
+		return &jsonlExport{w: w}, nil
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.UseCRLF = true
+		return &csvExport{w: cw, row: make([]string, len(CSVHeader))}, nil
+	}
+	return nil, fmt.Errorf("export format %q: want jsonl or csv", format)
 }
 
 // jsonlExport writes one entry a line, as the REST API spells an entry,
@@ -232,27 +248,30 @@ type jsonlExport struct {
 
 var exportJSON = protojson.MarshalOptions{}
 
-func (x *jsonlExport) begin() error { return nil }
+func (x *jsonlExport) Begin() error { return nil }
 
-func (x *jsonlExport) event(e *eventlogv1.Event) error {
+func (x *jsonlExport) Event(e *eventlogv1.Event) error {
 	var err error
 	if x.buf, err = exportJSON.MarshalAppend(x.buf, e); err != nil {
 		return err
 	}
 	x.buf = append(x.buf, '\n')
 	if len(x.buf) >= 64<<10 {
-		return x.flush()
+		return x.Flush()
 	}
 	return nil
 }
 
-func (x *jsonlExport) flush() error {
+func (x *jsonlExport) Flush() error {
 	_, err := x.w.Write(x.buf)
 	x.buf = x.buf[:0]
 	return err
 }
 
-func (x *jsonlExport) end(e exportEnd) error {
+func (x *jsonlExport) End(e ExportEnd) error {
+	if err := x.Flush(); err != nil {
+		return err
+	}
 	line := fmt.Sprintf(`{"export":{"complete":%t,"count":"%d","lastId":"%d","lastHash":%q`,
 		e.Complete, e.Count, e.LastID, base64.StdEncoding.EncodeToString(e.LastHash))
 	if e.Error != "" {
@@ -263,23 +282,15 @@ func (x *jsonlExport) end(e exportEnd) error {
 }
 
 // csvExport writes a header row, then one row per entry (RFC 4180, CRLF
-// line ends). A text cell that a spreadsheet would read as a formula
-// (starting with =, +, -, @, a tab or a carriage return) gets a leading
-// apostrophe.
+// line ends), with Cell's guard on text cells.
 type csvExport struct {
 	w   *csv.Writer
 	row []string
 }
 
-func newCSVExport(w io.Writer) *csvExport {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	return &csvExport{w: cw, row: make([]string, len(CSVHeader))}
-}
+func (x *csvExport) Begin() error { return x.w.Write(CSVHeader) }
 
-func (x *csvExport) begin() error { return x.w.Write(CSVHeader) }
-
-func (x *csvExport) event(e *eventlogv1.Event) error {
+func (x *csvExport) Event(e *eventlogv1.Event) error {
 	details := ""
 	if e.GetDetails() != nil {
 		b, err := exportJSON.Marshal(e.GetDetails())
@@ -309,12 +320,12 @@ func (x *csvExport) event(e *eventlogv1.Event) error {
 	return x.w.Write(r)
 }
 
-func (x *csvExport) flush() error {
+func (x *csvExport) Flush() error {
 	x.w.Flush()
 	return x.w.Error()
 }
 
-func (x *csvExport) end(exportEnd) error { return x.flush() }
+func (x *csvExport) End(ExportEnd) error { return x.Flush() }
 
 // Cell guards a CSV text cell against formula injection: a cell that
 // starts with =, +, -, @, a tab or a carriage return is read as a formula
