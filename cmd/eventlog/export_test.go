@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -203,4 +204,63 @@ func testExport(t *testing.T, db string) {
 			t.Errorf("end line %+v, want complete with %d entries, the last %d", end.Export, len(want), want[len(want)-1])
 		}
 	})
+
+	t.Run("Command", func(t *testing.T) {
+		env := map[string]string{"EVENTLOG_SERVER": ts.addr, "EVENTLOG_TOKEN": reader}
+		full := getExport(t, ts.http, "format=csv", reader).body
+		out := filepath.Join(t.TempDir(), "audit.csv")
+		if msg, err := cli(t, env, "export", "--format", "csv", "--out", out); err != nil {
+			t.Fatalf("export: %v\n%s", err, msg)
+		}
+		if got := readFile(t, out); got != full {
+			t.Errorf("export --format csv wrote %d bytes, want the %d of GET %s?format=csv", len(got), len(full), gateway.ExportPath)
+		}
+		if _, err := cli(t, env, "export", "--format", "csv", "--out", out); err == nil || !strings.Contains(err.Error(), "exists") {
+			t.Errorf("export to an existing --out without --after-id = %v; want it refused", err)
+		}
+
+		// Resume: a file cut after the entry 1234 is completed from there.
+		lines := strings.SplitAfter(full, "\r\n")
+		part := filepath.Join(t.TempDir(), "part.csv")
+		writeFile(t, part, strings.Join(lines[:1+1234], ""))
+		if msg, err := cli(t, env, "export", "--format", "csv", "--out", part, "--after-id", "1234"); err != nil {
+			t.Fatalf("export --after-id 1234: %v\n%s", err, msg)
+		}
+		if got := readFile(t, part); got != full {
+			t.Errorf("the resumed file has %d bytes, want the %d of a whole export", len(got), len(full))
+		}
+
+		// JSON lines, with a filter, on standard output.
+		got, err := cli(t, env, "export", "--actor", "user-1")
+		if err != nil {
+			t.Fatalf("export --actor user-1: %v\n%s", err, got)
+		}
+		want := getExport(t, ts.http, "actor=user-1", reader).body
+		want = want[:strings.LastIndex(strings.TrimSuffix(want, "\n"), "\n")+1] // without the end line
+		if got != want {
+			t.Errorf("export --actor user-1 printed %d bytes, want the %d entries' lines of the HTTP export", len(got), len(want))
+		}
+
+		// A refused export says how to resume.
+		env["EVENTLOG_TOKEN"] = tokens["writer"]
+		if _, err := cli(t, env, "export", "--out", filepath.Join(t.TempDir(), "x.jsonl"), "--after-id", "7"); err == nil || !strings.Contains(err.Error(), "--after-id 7") {
+			t.Errorf("export with a writer's key = %v; want an error saying to resume with --after-id 7", err)
+		}
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

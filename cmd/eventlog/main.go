@@ -75,6 +75,7 @@ func commands() []command {
 		{"unrelate", "remove relations", runUnrelate},
 		{"relations", "list registered relations", runRelations},
 		{"rules", "check a propagation rules file (rules check FILE)", runRules},
+		{"export", "write the entries that filters select, oldest first, as JSON lines or CSV", runExport},
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
 		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
