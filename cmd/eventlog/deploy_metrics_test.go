@@ -111,7 +111,6 @@ func TestKubernetesMetricsAndDisruption(t *testing.T) {
 	}
 }
 
-
 // TestPrometheusConfig checks deploy/prometheus/prometheus.yml against
 // compose.yaml and the Kubernetes manifest: it loads the alerts, scrapes
 // each compose server where it serves /metrics, and sends a token.
