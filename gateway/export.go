@@ -179,7 +179,11 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 		end.LastID, end.LastHash = last.GetId(), last.GetHash()
 	}
 	if err != nil {
-		end.Error = exportError(err, end.LastID)
+		resume := end.LastID
+		if last == nil {
+			resume = req.GetAfterId()
+		}
+		end.Error = exportError(err, resume)
 		g.log.WarnContext(r.Context(), "export ended early", "entries", count, "err", err)
 	}
 	_ = out.End(end)
@@ -192,8 +196,8 @@ func (g *Gateway) export(w http.ResponseWriter, r *http.Request, _ map[string]st
 	}
 }
 
-// exportError is the message of an export that ended early after the
-// entry lastID.
+// exportError is the message of an export that ended early, to be
+// resumed after the entry lastID.
 func exportError(err error, lastID int64) string {
 	msg := strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
