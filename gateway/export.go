@@ -313,9 +313,13 @@ func (x *csvExport) Event(e *eventlogv1.Event) error {
 		status = strconv.Itoa(int(req.GetStatus()))
 	}
 	a := e.GetActor()
+	kind := ""
+	if a.GetKind() != eventlogv1.ActorKind_ACTOR_KIND_UNSPECIFIED {
+		kind = a.GetKind().String()
+	}
 	r := x.row[:0]
 	r = append(r, strconv.FormatInt(e.GetId(), 10), e.GetTime().AsTime().Format(time.RFC3339Nano), occurred,
-		e.GetEventType().String(), Cell(a.GetId()), Cell(a.GetName()), a.GetKind().String(),
+		e.GetEventType().String(), Cell(a.GetId()), Cell(a.GetName()), kind,
 		Cell(e.GetContentType()), Cell(e.GetObjectId()), Cell(e.GetObjectRepr()), Cell(details),
 		strconv.FormatInt(e.GetSourceId(), 10),
 		Cell(req.GetRemoteAddr()), Cell(req.GetMethod()), Cell(req.GetPath()), Cell(req.GetProtocol()), status,

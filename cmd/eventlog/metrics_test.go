@@ -131,6 +131,14 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("GET /metrics as %q = %d, want %d", tt.who, code, tt.want)
 		}
 	}
+	post, err := http.Post(url, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post.Body.Close()
+	if post.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics = %d, want 405", post.StatusCode)
+	}
 	_, mfs := scrape(t, url, tokens["scraper"])
 	for _, tt := range []struct {
 		name   string
