@@ -69,7 +69,11 @@ func TestExportEndsEarly(t *testing.T) {
 			}
 		case "csv":
 			if len(lines) != 4 {
-				t.Errorf("csv: %d lines, want the header and 3 entries", len(lines))
+				t.Fatalf("csv: %d lines, want the header and 3 entries", len(lines))
+			}
+			// id,time,occurred_time,event_type,actor_id,actor_name,actor_kind,...
+			if f := strings.Split(lines[1], ","); len(f) < 7 || f[0] != "11" || f[6] != "" {
+				t.Errorf("csv: first row %q, want entry 11 with an empty actor_kind (no actor)", lines[1])
 			}
 		}
 	}

@@ -136,8 +136,8 @@ func testExport(t *testing.T, db string) {
 			if got := row[col("actor_name")]; got != want {
 				t.Fatalf("row %d actor_name %q, want %q", i+1, got, want)
 			}
-			if got := row[col("actor_kind")]; got != "" {
-				t.Fatalf("row %d actor_kind %q, want empty for an actor without a kind", i+1, got)
+			if got := row[col("actor_kind")]; got != "ACTOR_KIND_USER" {
+				t.Fatalf("row %d actor_kind %q, want ACTOR_KIND_USER", i+1, got)
 			}
 			var d map[string]any
 			if err := json.Unmarshal([]byte(row[col("details")]), &d); err != nil || d["note"] != "a, \"quoted\"\nline" {
