@@ -52,6 +52,10 @@ type Write struct {
 type Written struct {
 	Event    Event
 	Children []Event
+	// Replayed says that the write's idempotency key already held this
+	// entry (stored earlier, or by an earlier write of the same append):
+	// nothing new was written for it.
+	Replayed bool
 }
 
 // Expander computes the entries propagated from a source entry.

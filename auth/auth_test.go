@@ -148,12 +148,16 @@ func TestScopes(t *testing.T) {
 		{ScopeAdmin, ScopeRead, true},
 		{ScopeAdmin, ScopeWrite, true},
 		{ScopeAdmin, ScopeAdmin, true},
+		{ScopeMetrics, ScopeMetrics, true},
+		{ScopeMetrics, ScopeRead, false},
+		{ScopeRead, ScopeMetrics, false},
+		{ScopeAdmin, ScopeMetrics, true},
 	} {
 		if got := tt.have.Has(tt.need); got != tt.want {
 			t.Errorf("%s.Has(%s) = %v, want %v", tt.have, tt.need, got, tt.want)
 		}
 	}
-	for _, s := range []string{"read", "write", "admin", "read,write", "read,write,admin"} {
+	for _, s := range []string{"read", "write", "admin", "read,write", "read,write,admin", "metrics", "read,metrics"} {
 		sc, err := ParseScopes(s)
 		if err != nil || sc.String() != s {
 			t.Errorf("ParseScopes(%q) = %v, %v; want it back", s, sc, err)
@@ -213,7 +217,7 @@ func testGuard(t *testing.T) (*Guard, *bytes.Buffer, map[string]string) {
 	tokens := map[string]string{}
 	var lines []string
 	for _, k := range []struct{ name, scopes string }{
-		{"reader", "read"}, {"writer", "write"}, {"admin", "admin"}, {"rw", "read,write"},
+		{"reader", "read"}, {"writer", "write"}, {"admin", "admin"}, {"rw", "read,write"}, {"scraper", "metrics"},
 	} {
 		s, _ := ParseScopes(k.scopes)
 		tok, key, err := NewKey(k.name, s)
@@ -273,6 +277,10 @@ func TestGuardUnary(t *testing.T) {
 		{"rw writes", write, bearerMD(tokens["rw"]), codes.OK, "rw"},
 		{"reflection with any key", refl, bearerMD(tokens["writer"]), codes.OK, "writer"},
 		{"reflection without a key", refl, nil, codes.Unauthenticated, ""},
+		{"metrics key reads", read, bearerMD(tokens["scraper"]), codes.PermissionDenied, "scraper"},
+		{"metrics key writes", write, bearerMD(tokens["scraper"]), codes.PermissionDenied, "scraper"},
+		{"metrics key reflects", refl, bearerMD(tokens["scraper"]), codes.PermissionDenied, "scraper"},
+		{"metrics key checks health", health, bearerMD(tokens["scraper"]), codes.OK, ""},
 		{"method without a rule, no key", novel, nil, codes.Unauthenticated, ""},
 		{"method without a rule, admin", novel, bearerMD(tokens["admin"]), codes.PermissionDenied, "admin"},
 	}
@@ -436,4 +444,35 @@ func FuzzBearer(f *testing.F) {
 			t.Fatalf("bearer(Bearer %q) = %q, %v; want the token back", tok, again, err)
 		}
 	})
+}
+
+func TestGuardCheckHTTP(t *testing.T) {
+	g, logs, tokens := testGuard(t)
+	for _, tt := range []struct {
+		name string
+		auth []string
+		want codes.Code
+	}{
+		{"no header", nil, codes.Unauthenticated},
+		{"two headers", []string{"Bearer " + tokens["scraper"], "Bearer " + tokens["admin"]}, codes.Unauthenticated},
+		{"not bearer", []string{"Basic " + tokens["scraper"]}, codes.Unauthenticated},
+		{"unknown key", []string{"Bearer evl_wrong"}, codes.Unauthenticated},
+		{"reader", []string{"Bearer " + tokens["reader"]}, codes.PermissionDenied},
+		{"writer", []string{"Bearer " + tokens["writer"]}, codes.PermissionDenied},
+		{"scraper", []string{"Bearer " + tokens["scraper"]}, codes.OK},
+		{"admin", []string{"Bearer " + tokens["admin"]}, codes.OK},
+	} {
+		err := g.CheckHTTP(tt.auth, "/metrics", ScopeMetrics)
+		if status.Code(err) != tt.want {
+			t.Errorf("%s: CheckHTTP = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if !strings.Contains(logs.String(), "missing scope metrics") {
+		t.Errorf("the log does not report the reader refused for its scope:\n%s", logs)
+	}
+	for name, tok := range tokens {
+		if strings.Contains(logs.String(), tok) {
+			t.Errorf("the log contains the token of %s", name)
+		}
+	}
 }

@@ -61,6 +61,33 @@ func (g *Guard) Identify(authorization string) (string, bool) {
 	return k.Name, ok
 }
 
+// CheckHTTP admits or refuses an HTTP request that is not an RPC (such
+// as a scrape of /metrics) by the value of its Authorization header: it
+// needs a key with the scope need (or admin). The error is a status error:
+// UNAUTHENTICATED without a known key, PERMISSION_DENIED without the scope.
+func (g *Guard) CheckHTTP(authorization []string, what string, need Scope) error {
+	ctx := context.Background()
+	if len(authorization) != 1 {
+		g.refuse(ctx, what, "", "no token, or several")
+		return status.Error(codes.Unauthenticated, "missing API key: send one header `Authorization: Bearer TOKEN`")
+	}
+	tok, err := bearer(authorization[0])
+	if err != nil {
+		g.refuse(ctx, what, "", "malformed authorization")
+		return status.Error(codes.Unauthenticated, err.Error())
+	}
+	k, ok := g.keys.Load().Lookup(tok)
+	if !ok {
+		g.refuse(ctx, what, "", "unknown token")
+		return status.Error(codes.Unauthenticated, "unknown API key")
+	}
+	if !k.Scopes.Has(need) {
+		g.refuse(ctx, what, k.Name, "missing scope "+need.String())
+		return status.Errorf(codes.PermissionDenied, "API key %q has scopes %s; %s needs %s", k.Name, k.Scopes, what, need)
+	}
+	return nil
+}
+
 // UnaryInterceptor admits or refuses a unary call.
 func (g *Guard) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	ctx, err := g.authorize(ctx, info.FullMethod)
@@ -123,7 +150,8 @@ func (g *Guard) authorize(ctx context.Context, method string) (context.Context, 
 	case !known:
 		g.log.ErrorContext(ctx, "call refused: the method has no access rule", "method", method, "key", k.Name)
 		return ctx, status.Errorf(codes.PermissionDenied, "method %s is not open to API keys", method)
-	case access == AnyKey || k.Scopes.Has(access.scope()):
+	case access == AnyKey && k.Scopes&^ScopeMetrics != 0, access != AnyKey && k.Scopes.Has(access.scope()):
+		// A key that can only scrape metrics calls no method.
 		return ctx, nil
 	}
 	g.refuse(ctx, method, k.Name, "missing scope "+access.String())

@@ -9,7 +9,8 @@
 //
 // NAME names the key in logs (never the token): 1 to 64 letters, digits,
 // '.', '_' or '-', starting with a letter or digit, unique in the file.
-// SCOPES is a comma-separated list of read, write and admin. HASH is
+// SCOPES is a comma-separated list of read, write, admin and metrics
+// (scraping /metrics only, for a monitoring system). HASH is
 // "sha256:" and the 64 lower-case hex digits of the SHA-256 of the token.
 // Blank lines and lines starting with '#' are ignored. For example:
 //
@@ -40,11 +41,13 @@ import (
 // Scope is a set of permissions a key carries.
 type Scope uint8
 
-// The scopes. Admin allows everything, the others what their names say.
+// The scopes. Admin allows everything, the others what their names say;
+// metrics allows scraping the server's metrics and nothing else.
 const (
 	ScopeRead Scope = 1 << iota
 	ScopeWrite
 	ScopeAdmin
+	ScopeMetrics
 )
 
 var scopeNames = []struct {
@@ -54,6 +57,7 @@ var scopeNames = []struct {
 	{ScopeRead, "read"},
 	{ScopeWrite, "write"},
 	{ScopeAdmin, "admin"},
+	{ScopeMetrics, "metrics"},
 }
 
 // String returns the scopes as the keys file writes them: "read,write".
@@ -89,7 +93,7 @@ func ParseScopes(list string) (Scope, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("unknown scope %s: want read, write or admin, separated by commas", quoteShort(name))
+			return 0, fmt.Errorf("unknown scope %s: want read, write, admin or metrics, separated by commas", quoteShort(name))
 		}
 	}
 	return s, nil

@@ -10,7 +10,7 @@ type Access uint8
 const (
 	// Public methods need no key.
 	Public Access = iota + 1
-	// AnyKey methods need a valid key, whatever its scopes.
+	// AnyKey methods need a valid key with any scope but metrics alone.
 	AnyKey
 	// NeedRead, NeedWrite and NeedAdmin need a key with that scope (or
 	// admin).

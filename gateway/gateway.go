@@ -1,9 +1,10 @@
 // Package gateway serves the eventlog API over HTTP and JSON: grpc-gateway
 // routes each request to the gRPC server (POST /v1/events, GET /v1/events,
-// GET /v1/events/{id}, ...), and the gateway adds /healthz, /readyz and the
-// OpenAPI description at /openapi.json. GET /v1/events:stream serves
-// newline-delimited JSON, or Server-Sent Events to a client that accepts
-// text/event-stream (see sse.go).
+// GET /v1/events/{id}, ...), and the gateway adds /healthz, /readyz, the
+// OpenAPI description at /openapi.json and the export of entries as JSON
+// lines or CSV at /v1/events:export (see export.go). GET /v1/events:stream
+// serves newline-delimited JSON, or Server-Sent Events to a client that
+// accepts text/event-stream (see sse.go).
 //
 // The gateway calls the gRPC server through a client connection, never the
 // service's methods directly, so everything the server does to a call
@@ -101,6 +102,9 @@ type Gateway struct {
 	maxBody int64
 	queries map[string]*queryRule
 	spec    []byte // the OpenAPI description
+
+	client     eventlogv1.EventLogServiceClient
+	exportRule *queryRule
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -149,6 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 		runtime.WithDisableHTTPMethodOverride(),
 	)
 	client := eventlogv1.NewEventLogServiceClient(limitedConn{cfg.Conn, g.maxBody, cfg.MaxHeaderBytes})
+	g.client, g.exportRule = client, exportQuery()
 	if err := eventlogv1.RegisterEventLogServiceHandlerClient(context.Background(), g.mux, client); err != nil {
 		return nil, fmt.Errorf("gateway: register: %w", err)
 	}
@@ -156,6 +161,7 @@ func New(cfg Config) (*Gateway, error) {
 		"/healthz":      g.healthz,
 		"/readyz":       g.readyz,
 		"/openapi.json": g.openAPI,
+		ExportPath:      g.export,
 	} {
 		if err := g.mux.HandlePath(http.MethodGet, path, h); err != nil {
 			return nil, fmt.Errorf("gateway: %s: %w", path, err)

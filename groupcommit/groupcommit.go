@@ -19,11 +19,20 @@ type Appender interface {
 	Append(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error)
 }
 
+// Observer learns of each store append a Committer makes: the calls to
+// Write and the entries it held (children not counted), how long the
+// oldest of them waited in the queue, how long the append took and its
+// error. It is called from the committer's goroutine, so it must be quick.
+type Observer interface {
+	GroupCommitted(writes, entries int, waited, took time.Duration, err error)
+}
+
 // write is one caller's request to the committer: entries to append
 // atomically, and where to send the outcome.
 type write struct {
 	writes []eventlog.Write
 	done   chan writeResult // buffered: the committer never blocks on it
+	queued time.Time        // when it was queued; only with an observer
 }
 
 type writeResult struct {
@@ -41,6 +50,7 @@ type Committer struct {
 	maxEntries int
 	timeout    time.Duration
 	onCommit   func([]eventlog.Written) // called after each commit, in commit order
+	obs        Observer                 // nil: none
 
 	queue   chan *write
 	closing chan struct{}
@@ -50,9 +60,9 @@ type Committer struct {
 
 // New starts a Committer that appends through store, at most maxEntries
 // entries an append, each append bounded by timeout; onCommit, when not
-// nil, is called after each commit with what it wrote, in commit order.
-// Close stops it.
-func New(store Appender, maxEntries int, timeout time.Duration, onCommit func([]eventlog.Written)) *Committer {
+// nil, is called after each commit with what it wrote, in commit order;
+// obs, when not nil, learns of every append. Close stops it.
+func New(store Appender, maxEntries int, timeout time.Duration, onCommit func([]eventlog.Written), obs Observer) *Committer {
 	if onCommit == nil {
 		onCommit = func([]eventlog.Written) {}
 	}
@@ -61,6 +71,7 @@ func New(store Appender, maxEntries int, timeout time.Duration, onCommit func([]
 		maxEntries: maxEntries,
 		timeout:    timeout,
 		onCommit:   onCommit,
+		obs:        obs,
 		queue:      make(chan *write, 4*maxEntries),
 		closing:    make(chan struct{}),
 		done:       make(chan struct{}),
@@ -74,6 +85,9 @@ func New(store Appender, maxEntries int, timeout time.Duration, onCommit func([]
 // last case the write may still commit.
 func (c *Committer) Write(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
 	w := &write{writes: writes, done: make(chan writeResult, 1)}
+	if c.obs != nil {
+		w.queued = time.Now()
+	}
 	select {
 	case <-c.closing:
 		return nil, fmt.Errorf("%w: the server is shutting down", eventlog.ErrUnavailable)
@@ -150,8 +164,12 @@ func (c *Committer) loop() {
 // (eventlog.ErrOutcomeUnknown), and a write made again could be stored
 // twice.
 func (c *Committer) flush(batch []*write) {
+	var waited time.Duration
+	if c.obs != nil {
+		waited = time.Since(batch[0].queued)
+	}
 	if len(batch) == 1 {
-		out, err := c.append(batch[0].writes)
+		out, err := c.append(1, batch[0].writes, waited)
 		batch[0].done <- writeResult{out, err}
 		return
 	}
@@ -159,7 +177,7 @@ func (c *Committer) flush(batch []*write) {
 	for _, w := range batch {
 		all = append(all, w.writes...)
 	}
-	out, err := c.append(all)
+	out, err := c.append(len(batch), all, waited)
 	if errors.Is(err, eventlog.ErrUnavailable) {
 		for _, w := range batch {
 			w.done <- writeResult{err: err}
@@ -168,7 +186,7 @@ func (c *Committer) flush(batch []*write) {
 	}
 	if err != nil {
 		for _, w := range batch {
-			out, err := c.append(w.writes)
+			out, err := c.append(1, w.writes, time.Since(w.queued))
 			w.done <- writeResult{out, err}
 		}
 		return
@@ -180,10 +198,19 @@ func (c *Committer) flush(batch []*write) {
 	}
 }
 
-func (c *Committer) append(writes []eventlog.Write) ([]eventlog.Written, error) {
+// append appends writes, which calls calls to Write made, and waited is
+// how long the oldest of them waited (both for the observer).
+func (c *Committer) append(calls int, writes []eventlog.Write, waited time.Duration) ([]eventlog.Written, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	var start time.Time
+	if c.obs != nil {
+		start = time.Now()
+	}
 	out, err := c.store.Append(ctx, writes)
+	if c.obs != nil {
+		c.obs.GroupCommitted(calls, len(writes), waited, time.Since(start), err)
+	}
 	if err == nil {
 		c.onCommit(out)
 	}

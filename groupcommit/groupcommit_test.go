@@ -97,7 +97,7 @@ func waitQueued(t *testing.T, c *Committer, n int) {
 
 func TestCommitterGroupsQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil, nil)
 	defer c.Close()
 
 	// The first write holds the store; the next ten queue behind it.
@@ -133,7 +133,7 @@ func TestCommitterGroupsQueuedWrites(t *testing.T) {
 
 func TestCommitterBoundsGroup(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 5, time.Minute, nil)
+	c := New(f, 5, time.Minute, nil, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -155,7 +155,7 @@ func TestCommitterBoundsGroup(t *testing.T) {
 
 func TestCommitterIsolatesFailingWrite(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -180,7 +180,7 @@ func TestCommitterIsolatesFailingWrite(t *testing.T) {
 // gets the unknown outcome.
 func TestCommitterOutcomeUnknown(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil, nil)
 	defer c.Close()
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
@@ -202,7 +202,7 @@ func TestCommitterOutcomeUnknown(t *testing.T) {
 
 func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	done := queueWrites(c, [][]eventlog.Write{entries("a", 1), entries("b", 1)})
@@ -223,7 +223,7 @@ func TestCommitterCloseFinishesQueuedWrites(t *testing.T) {
 
 func TestCommitterCallerGivesUp(t *testing.T) {
 	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
-	c := New(f, 100, time.Minute, nil)
+	c := New(f, 100, time.Minute, nil, nil)
 	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
 	<-f.started
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,5 +239,63 @@ func TestCommitterCallerGivesUp(t *testing.T) {
 	c.Close() // the abandoned write is still answered without blocking the loop
 	if got := f.sizes(); len(got) != 2 {
 		t.Errorf("append sizes = %v, want the abandoned write appended after the first", got)
+	}
+}
+
+// recorder is an Observer that keeps what it is told.
+type recorder struct {
+	mu    sync.Mutex
+	calls []observed
+}
+
+type observed struct {
+	writes, entries int
+	waited, took    time.Duration
+	err             error
+}
+
+func (r *recorder) GroupCommitted(writes, entries int, waited, took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, observed{writes, entries, waited, took, err})
+}
+
+func TestCommitterObserver(t *testing.T) {
+	f := &fakeAppender{release: make(chan struct{}), started: make(chan struct{}, 1)}
+	rec := &recorder{}
+	c := New(f, 100, time.Minute, nil, rec)
+	defer c.Close()
+
+	firstDone := queueWrites(c, [][]eventlog.Write{entries("first", 1)})
+	<-f.started
+	var batches [][]eventlog.Write
+	for i := range 4 {
+		batches = append(batches, entries(fmt.Sprint("w", i), 2))
+	}
+	done := queueWrites(c, batches)
+	waitQueued(t, c, 4)
+	const held = 30 * time.Millisecond
+	time.Sleep(held) // the first append holds the store; the others wait
+	close(f.release)
+	firstDone()
+	done()
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.calls) != 2 {
+		t.Fatalf("observer told of %d appends, want 2: %+v", len(rec.calls), rec.calls)
+	}
+	first, second := rec.calls[0], rec.calls[1]
+	if first.writes != 1 || first.entries != 1 || first.err != nil {
+		t.Errorf("first append observed as %+v, want 1 write of 1 entry", first)
+	}
+	if first.took < held {
+		t.Errorf("first append took %s, want at least the %s it held the store", first.took, held)
+	}
+	if second.writes != 4 || second.entries != 8 || second.err != nil {
+		t.Errorf("second append observed as %+v, want 4 writes of 8 entries", second)
+	}
+	if second.waited < held {
+		t.Errorf("second append's oldest write waited %s, want at least the %s the first append held the store", second.waited, held)
 	}
 }

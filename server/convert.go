@@ -195,6 +195,17 @@ func listFromProto(req *eventlogv1.ListEventsRequest) (eventlog.Filter, eventlog
 		}
 		p.Cursor = tok.lastID
 	}
+	if req != nil && req.AfterId != nil {
+		switch {
+		case req.GetAfterId() < 0:
+			return f, p, eventlog.Invalid("after_id", "must not be negative, got %d", req.GetAfterId())
+		case !p.Ascending:
+			return f, p, eventlog.Invalid("after_id", `lists oldest first: send order_by "id asc" with it`)
+		case req.GetPageToken() != "":
+			return f, p, eventlog.Invalid("after_id", "send either after_id or page_token, not both: the page token already says where to continue")
+		}
+		p.Cursor = req.GetAfterId()
+	}
 	return f, p, nil
 }
 

@@ -485,6 +485,16 @@ func TestListFromProto(t *testing.T) {
 			wantPage:   eventlog.Page{Cursor: math.MaxInt64, Limit: 50, Ascending: true},
 		},
 		{
+			name:     "after id",
+			req:      &eventlogv1.ListEventsRequest{OrderBy: "id asc", AfterId: ptr(int64(41))},
+			wantPage: eventlog.Page{Cursor: 41, Limit: 50, Ascending: true},
+		},
+		{
+			name:     "after id zero",
+			req:      &eventlogv1.ListEventsRequest{OrderBy: "id asc", AfterId: ptr(int64(0)), PageSize: 7},
+			wantPage: eventlog.Page{Cursor: 0, Limit: 7, Ascending: true},
+		},
+		{
 			name: "page token for rounded times",
 			req: &eventlogv1.ListEventsRequest{
 				StartTime: ts("2024-01-01T00:00:00.0000001Z"),
@@ -553,6 +563,10 @@ func TestListFromProtoInvalid(t *testing.T) {
 		{name: "object id too long", req: req(func(r *eventlogv1.ListEventsRequest) { r.ObjectId = strings.Repeat("a", 513) }), wantField: "object_id", wantIn: "at most 512 bytes"},
 		{name: "object id NUL", req: req(func(r *eventlogv1.ListEventsRequest) { r.ObjectId = "\x00" }), wantField: "object_id", wantIn: "NUL"},
 		{name: "negative source id", req: req(func(r *eventlogv1.ListEventsRequest) { r.SourceId = ptr(int64(-1)) }), wantField: "source_id", wantIn: "negative"},
+		{name: "negative after id", req: &eventlogv1.ListEventsRequest{OrderBy: "id asc", AfterId: ptr(int64(-1))}, wantField: "after_id", wantIn: "negative"},
+		{name: "after id newest first", req: &eventlogv1.ListEventsRequest{AfterId: ptr(int64(5))}, wantField: "after_id", wantIn: `order_by "id asc"`},
+		{name: "after id with a page token", req: &eventlogv1.ListEventsRequest{OrderBy: "id asc", AfterId: ptr(int64(5)),
+			PageToken: encodePageToken(9, eventlog.Filter{}, true)}, wantField: "after_id", wantIn: "not both"},
 		{name: "invalid start", req: req(func(r *eventlogv1.ListEventsRequest) { r.StartTime = &timestamppb.Timestamp{Nanos: -1} }), wantField: "start_time", wantIn: "not a valid timestamp"},
 		{name: "invalid end", req: req(func(r *eventlogv1.ListEventsRequest) { r.EndTime = &timestamppb.Timestamp{Seconds: math.MaxInt64} }), wantField: "end_time", wantIn: "not a valid timestamp"},
 		{name: "start after end", req: req(func(r *eventlogv1.ListEventsRequest) { r.StartTime = ts("2024-03-01T00:00:00Z") }), wantField: "end_time", wantIn: "must not be before start_time"},

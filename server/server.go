@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/groupcommit"
+	"github.com/eventlog/eventlog/metrics"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/protomap"
 	"github.com/eventlog/eventlog/streamhub"
@@ -89,6 +90,9 @@ type Config struct {
 	// Signer signs checkpoints; its name is the log's origin. Without
 	// one, GetCheckpoint answers FAILED_PRECONDITION; proofs still work.
 	Signer note.Signer
+	// Metrics receives the service's metrics: writes by outcome, group
+	// commits, streams and the head of the log. None when nil.
+	Metrics *metrics.Metrics
 }
 
 // DefaultMaxListBytes keeps a ListEvents response within the 4 MiB that
@@ -111,7 +115,8 @@ type Server struct {
 	streams   chan struct{} // a token per running stream
 	heartbeat time.Duration
 
-	calls atomic.Int64 // unary calls in flight
+	calls   atomic.Int64 // unary calls in flight
+	metrics *metrics.Metrics
 
 	stopWatch context.CancelFunc
 	watching  chan struct{} // closed when the commit watch has ended
@@ -162,10 +167,16 @@ func New(cfg Config) *Server {
 		cfg.TreeInterval = time.Second
 	}
 	h := streamhub.New(cfg.Store, cfg.Logger, cfg.TailBytes, cfg.HeadPoll)
+	var obs groupcommit.Observer // nil, not a nil *Metrics: no timing at all without metrics
+	if cfg.Metrics != nil {
+		obs = cfg.Metrics
+		cfg.Metrics.FollowHead(h.Head)
+	}
 	return &Server{
 		store:     cfg.Store,
 		log:       cfg.Logger,
-		commit:    groupcommit.New(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout, h.Publish),
+		metrics:   cfg.Metrics,
+		commit:    groupcommit.New(cfg.Store, cfg.MaxGroupEntries, cfg.WriteTimeout, h.Publish, obs),
 		health:    health.NewServer(),
 		hub:       h,
 		streams:   make(chan struct{}, cfg.MaxStreams),
@@ -296,13 +307,16 @@ func (s *Server) fail(ctx context.Context, method string, err error) error {
 // LogEvent appends one entry.
 func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) (*eventlogv1.LogEventResponse, error) {
 	if err := checkView(req.GetView()); err != nil {
+		s.metrics.Wrote(1, nil, err)
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
 	w, err := writeFromProto("", req)
 	if err != nil {
+		s.metrics.Wrote(1, nil, err)
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
 	out, err := s.commit.Write(ctx, []eventlog.Write{w})
+	s.metrics.Wrote(1, out, err)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
@@ -368,25 +382,30 @@ func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *e
 // LogEvents appends up to eventlog.MaxBatch entries atomically.
 func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest) (*eventlogv1.LogEventsResponse, error) {
 	reqs := req.GetRequests()
+	var err error
 	switch {
 	case len(reqs) == 0:
-		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests", "at least one entry is required"))
+		err = eventlog.Invalid("requests", "at least one entry is required")
 	case len(reqs) > eventlog.MaxBatch:
-		return nil, s.fail(ctx, "LogEvents", eventlog.Invalid("requests",
-			"at most %d entries per call, got %d; split the batch", eventlog.MaxBatch, len(reqs)))
+		err = eventlog.Invalid("requests", "at most %d entries per call, got %d; split the batch", eventlog.MaxBatch, len(reqs))
+	default:
+		err = checkView(req.GetView())
 	}
-	if err := checkView(req.GetView()); err != nil {
+	if err != nil {
+		s.metrics.Wrote(len(reqs), nil, err)
 		return nil, s.fail(ctx, "LogEvents", err)
 	}
 	writes := make([]eventlog.Write, len(reqs))
 	for i, r := range reqs {
 		w, err := writeFromProto(fmt.Sprintf("requests[%d].", i), r)
 		if err != nil {
+			s.metrics.Wrote(len(reqs), nil, err)
 			return nil, s.fail(ctx, "LogEvents", err)
 		}
 		writes[i] = w
 	}
 	out, err := s.commit.Write(ctx, writes)
+	s.metrics.Wrote(len(reqs), out, err)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvents", err)
 	}

@@ -61,6 +61,8 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 	if after != nil {
 		cursor = *after
 	}
+	ms := s.metrics.StreamOpened(cursor)
+	defer s.metrics.StreamClosed(ms)
 	out := startSender(stream)
 	defer out.stop()
 	// The first item tells the subscriber where the stream starts, so that
@@ -106,6 +108,7 @@ func (s *Server) StreamEvents(req *eventlogv1.StreamEventsRequest, stream grpc.S
 			ticker.Reset(s.heartbeat)
 		}
 		cursor = scanned
+		ms.At(cursor)
 		if len(batch) == streamBatch {
 			continue // more may be waiting
 		}

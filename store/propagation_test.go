@@ -344,6 +344,10 @@ func testIdempotentChildren(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if first[0].Replayed || !again[0].Replayed {
+		t.Errorf("Replayed: first write %v, retry %v; want false, true", first[0].Replayed, again[0].Replayed)
+	}
+	again[0].Replayed = false
 	if diff := cmp.Diff(first[0], again[0]); diff != "" {
 		t.Errorf("retry (-first +retry):\n%s", diff)
 	}

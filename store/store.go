@@ -177,6 +177,11 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Pools returns the store's connection pools, for their statistics: the
+// pool of writes and the pool of reads, which is the same pool on
+// PostgreSQL.
+func (s *Store) Pools() (write, read *sql.DB) { return s.w.DB, s.r.DB }
+
 // Ping checks that the database can be reached.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.PingContext(ctx); err != nil {
@@ -428,6 +433,7 @@ func (s *Store) build(ctx context.Context, q sqlx.ExtContext, h *head, writes []
 				return nil, nil, &eventlog.KeyConflictError{Key: key, ID: prev.Event.ID, Field: field}
 			}
 			out[i] = *prev
+			out[i].Replayed = true
 			continue
 		}
 		src := writes[i].Event

@@ -422,7 +422,14 @@ func testIdempotency(t *testing.T, b backend) {
 
 	c.Set(t0.Add(time.Hour))
 	retry := first // the same request, an hour later
-	b2 := mustAppend(t, s, retry)[0]
+	b2w, err := s.Append(context.Background(), writes(retry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b2w[0].Replayed {
+		t.Error("retry with the same key: Replayed = false, want true")
+	}
+	b2 := b2w[0].Event
 	if diff := cmp.Diff(a, b2); diff != "" {
 		t.Errorf("retry with the same key (-first +retry):\n%s", diff)
 	}
@@ -441,7 +448,7 @@ func testIdempotency(t *testing.T, b backend) {
 	}
 	twice := ev(eventlog.TypeEdit, "bob", "Entry", "1")
 	twice.IdempotencyKey = "new-key"
-	_, err := s.Append(context.Background(), writes(ev(eventlog.TypeEdit, "bob", "Entry", "7"), func() eventlog.Event {
+	_, err = s.Append(context.Background(), writes(ev(eventlog.TypeEdit, "bob", "Entry", "7"), func() eventlog.Event {
 		e := twice
 		e.Actor.Name = "carol"
 		return e
@@ -456,9 +463,21 @@ func testIdempotency(t *testing.T, b backend) {
 	// In one batch: a stored key, a new key twice, no key.
 	k2 := ev(eventlog.TypeEdit, "bob", "Entry", "1")
 	k2.IdempotencyKey = "k2"
-	got := mustAppend(t, s, retry, k2, k2, ev(eventlog.TypeEdit, "bob", "Entry", "1"))
+	gotw, err := s.Append(context.Background(), writes(retry, k2, k2, ev(eventlog.TypeEdit, "bob", "Entry", "1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []eventlog.Event
+	var replayed []bool
+	for _, w := range gotw {
+		got = append(got, w.Event)
+		replayed = append(replayed, w.Replayed)
+	}
 	if diff := cmp.Diff([]int64{1, 2, 2, 3}, ids(got)); diff != "" {
 		t.Errorf("batch ids (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]bool{true, false, true, false}, replayed); diff != "" {
+		t.Errorf("batch Replayed (-want +got):\n%s", diff)
 	}
 	all := listAll(t, s, eventlog.Filter{})
 	if len(all) != 3 {

@@ -120,6 +120,8 @@ func (b *bench) run(ctx context.Context) error {
 		{"sqlite", b.sqliteWrites},
 		{"tree", b.treeWrites},
 		{"reads", b.reads},
+		{"metrics", b.metricsCost},
+		{"export", b.exportRates},
 	}
 	for _, s := range sections {
 		if !b.cfg.sections[s.name] {

@@ -24,15 +24,17 @@ type config struct {
 	batchClients int // concurrent clients (and connections) of the batch figures
 	rawClients   int // connections of the raw single-row INSERT baseline
 
-	small   int // entries of the small read database
-	large   int // entries of the large read database
-	replay  int // entries replayed by StreamEvents
-	samples int // calls per read figure
+	small  int // entries of the small read database
+	large  int // entries of the large read database
+	replay int // entries replayed by StreamEvents
+	// exportEntries are the entries of the export database.
+	exportEntries int
+	samples       int // calls per read figure
 
 	sections map[string]bool
 }
 
-var allSections = []string{"postgres", "sqlite", "tree", "reads"}
+var allSections = []string{"postgres", "sqlite", "tree", "reads", "metrics", "export"}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -64,6 +66,7 @@ Flags:
 	fs.IntVar(&c.small, "small", 0, "entries of the small read database (default 100000, 50000 with --quick)")
 	fs.IntVar(&c.large, "entries", 0, "entries of the large read database (default 10000000, 200000 with --quick)")
 	fs.IntVar(&c.replay, "replay", 0, "entries replayed by StreamEvents (default 1000000, 100000 with --quick)")
+	fs.IntVar(&c.exportEntries, "export-entries", 0, "entries of the export database (default 10000000, 200000 with --quick)")
 	fs.IntVar(&c.samples, "samples", 0, "calls per read figure (default 50, 15 with --quick)")
 	only := fs.String("only", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ", "))
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +95,7 @@ Flags:
 	def(&c.large, 10_000_000, 200_000)
 	def(&c.replay, 1_000_000, 100_000)
 	def(&c.samples, 50, 15)
+	def(&c.exportEntries, 10_000_000, 200_000)
 	c.replay = min(c.replay, c.large)
 	c.sections = map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -113,7 +117,9 @@ Flags:
 		return c, fmt.Errorf("--reps, --clients, --batch-clients, --raw-clients and --samples must be positive")
 	case c.small < 50_000 || c.large < c.small:
 		return c, fmt.Errorf("--small must be at least 50000 (100 pages of a filter with a time range) and --entries at least --small")
-	case (c.sections["postgres"] || c.sections["tree"] || c.sections["reads"]) && c.pgURL == "":
+	case c.exportEntries < 1:
+		return c, fmt.Errorf("--export-entries must be positive")
+	case (c.sections["postgres"] || c.sections["tree"] || c.sections["reads"] || c.sections["export"]) && c.pgURL == "":
 		return c, fmt.Errorf("no PostgreSQL: set --postgres or EVENTLOG_TEST_POSTGRES (make bench starts one)")
 	}
 	return c, nil

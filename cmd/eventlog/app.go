@@ -17,6 +17,7 @@ import (
 	"github.com/eventlog/eventlog/gateway"
 	"github.com/eventlog/eventlog/internal/inproc"
 	"github.com/eventlog/eventlog/internal/version"
+	"github.com/eventlog/eventlog/metrics"
 	"github.com/eventlog/eventlog/propagation"
 	"github.com/eventlog/eventlog/server"
 	"github.com/eventlog/eventlog/store"
@@ -31,9 +32,10 @@ import (
 // that fails, ctx ending), the parts built so far are closed in the
 // reverse order of their building, exactly once.
 type app struct {
-	cfg    serveConfig
-	log    *slog.Logger
-	access *accesslog.Logger // nil when off
+	cfg     serveConfig
+	log     *slog.Logger
+	access  *accesslog.Logger // nil when off
+	metrics *metrics.Metrics  // nil when off
 
 	closers []func()
 }
@@ -101,6 +103,11 @@ func (a *app) build(ctx context.Context) (*running, error) {
 		}
 		loopback = loopback && httpLoopback
 	}
+	if a.cfg.metricsAddr != "" && a.cfg.metricsAddr != "off" {
+		if _, err := checkListen("--metrics-addr", cfg.metricsAddr, guard != nil); err != nil {
+			return nil, err
+		}
+	}
 	tlsConf, err := serverTLS(cfg.tlsCert, cfg.tlsKey, cfg.tlsClientCA)
 	if err != nil {
 		return nil, err
@@ -146,13 +153,23 @@ func (a *app) build(ctx context.Context) (*running, error) {
 		}
 	}
 
-	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify, Signer: signer,
-		TreeInterval: treeInterval(cfg.treeInterval)})
+	if cfg.metricsOn() {
+		a.metrics = newMetrics(st)
+	}
+	srv := server.New(server.Config{Store: st, Logger: log, MaxStreams: cfg.maxStreams, MaxVerifyEntries: cfg.maxVerify,
+		Metrics: a.metrics, Signer: signer, TreeInterval: treeInterval(cfg.treeInterval)})
 	a.onClose(srv.Close)
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
 	}
 	g := a.grpcServer(srv, guard)
+	if a.metrics != nil && cfg.metricsAddr != "" {
+		_, stop, err := a.serveMetrics(metricsHandler(a.metrics, guard, plainError), guard == nil || len(cfg.httpHosts) > 0)
+		if err != nil {
+			return nil, err
+		}
+		a.onClose(stop)
+	}
 	if tlsConf != nil {
 		lis = tls.NewListener(lis, grpcTLS(tlsConf))
 	}
@@ -267,6 +284,11 @@ func (a *app) grpcServer(srv *server.Server, guard *auth.Guard) *grpc.Server {
 		unary = append(unary, a.access.UnaryServerInterceptor)
 		stream = append(stream, a.access.StreamServerInterceptor)
 	}
+	// The metrics count refused calls too, by their codes.
+	if a.metrics != nil {
+		unary = append(unary, a.metrics.GRPC().UnaryServerInterceptor())
+		stream = append(stream, a.metrics.GRPC().StreamServerInterceptor())
+	}
 	unary = append(unary, srv.UnaryInterceptor)
 	if guard != nil {
 		unary = append(unary, guard.UnaryInterceptor)
@@ -284,6 +306,9 @@ func (a *app) grpcServer(srv *server.Server, guard *auth.Guard) *grpc.Server {
 		grpc.ChainStreamInterceptor(stream...),
 	)
 	srv.Register(g)
+	if a.metrics != nil {
+		a.metrics.GRPC().InitializeMetrics(g)
+	}
 	return g
 }
 
@@ -302,10 +327,15 @@ func (a *app) httpServer(inner *inproc.Listener, st *store.Store, guard *auth.Gu
 	}
 	// The guard is inside the access log, so that refused requests have
 	// their lines too.
+	var routes http.Handler = gw
+	if a.metrics != nil && a.cfg.metricsAddr == "" {
+		routes = withMetricsRoute(gw, metricsHandler(a.metrics, guard, gw.WriteError))
+	}
 	// The console (/ui/, and / redirecting to it) reads through the gateway
 	// from the browser, behind the same guard.
-	var h http.Handler = &webGuard{next: console.Handler(gw), fail: gw.WriteError,
+	var h http.Handler = &webGuard{next: console.Handler(routes), fail: gw.WriteError,
 		checkHost: guard == nil || len(a.cfg.httpHosts) > 0, hosts: a.cfg.httpHosts, origins: a.cfg.allowOrigins}
+	h = a.metrics.HTTP(h)
 	if a.access != nil {
 		h = a.access.HTTP(h)
 	}

@@ -19,7 +19,8 @@ var keysNewHelp = commandHelp{
 the keys file that admits it, which holds only the token's SHA-256 hash.
 SCOPES is a comma-separated list of read (GetEvent, ListEvents,
 StreamEvents, ListRelations, VerifyChain), write (LogEvent, LogEvents,
-PutRelations, DeleteRelations) and admin (everything).
+PutRelations, DeleteRelations), admin (everything) and metrics (scraping
+/metrics, and nothing else).
 
 With --file the line is appended to that keys file (created if missing,
 readable by its owner only) and only the token is printed. A server using
@@ -29,7 +30,8 @@ client commands take it from $EVENTLOG_TOKEN or --token.
 
 To revoke a key, delete its line.`,
 	example: `  eventlog keys new --name ingest --scopes write --file /etc/eventlog/keys
-  eventlog keys new --name dashboard --scopes read`,
+  eventlog keys new --name dashboard --scopes read
+  eventlog keys new --name prometheus --scopes metrics --file /etc/eventlog/keys`,
 }
 
 var keysCheckHelp = commandHelp{
@@ -77,7 +79,7 @@ Example:
 func runKeysNew(e *env, args []string) error {
 	fs := flag.NewFlagSet("keys new", flag.ContinueOnError)
 	name := fs.String("name", "", "`name` of the key, shown in logs: letters, digits, '.', '_', '-' (required)")
-	scopes := fs.String("scopes", "", "comma-separated `scopes`: read, write, admin (required)")
+	scopes := fs.String("scopes", "", "comma-separated `scopes`: read, write, admin, metrics (required)")
 	file := fs.String("file", "", "append the key's line to this keys `file` instead of printing it")
 	rest, err := parseFlags(fs, e, keysNewHelp, args)
 	if err != nil {

@@ -73,6 +73,7 @@ func commands() []command {
 		{"unrelate", "remove relations", runUnrelate},
 		{"relations", "list registered relations", runRelations},
 		{"rules", "check a propagation rules file (rules check FILE)", runRules},
+		{"export", "write the entries that filters select, oldest first, as JSON lines or CSV", runExport},
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
 		{"witness", "check that the log only grows: its signed checkpoints, each consistent with the last one kept", runWitness},
 		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},

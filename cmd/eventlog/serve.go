@@ -43,6 +43,9 @@ type serveConfig struct {
 	tlsKey          string
 	tlsClientCA     string
 	debugAddr       string
+	// metricsAddr is where /metrics is served: "" on the HTTP address,
+	// "off" nowhere (no metrics are kept), or an address of its own.
+	metricsAddr string
 	// httpHosts are the names besides localhost and IP addresses that
 	// HTTP requests may give as their Host (--http-host); allowOrigins are
 	// the origins of web pages that may call the REST API (--allow-origin).
@@ -93,6 +96,11 @@ rebinding, an HTTP request must name the server as localhost or an IP
 address in its Host header, or as a name given to --http-host; others get
 403. That check is made without API keys, and with them only when
 --http-host is given.
+
+Prometheus metrics are served at /metrics on the HTTP address, or on an
+address of their own with --metrics-addr ("off" keeps none). With --keys a
+scrape needs a key with the metrics scope (or admin), which allows nothing
+else; without keys --metrics-addr must be a loopback address.
 
 Each flag falls back to the environment variable named in its description.
 The Go collector runs at GOGC=200 unless GOGC is set.`,
@@ -145,6 +153,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"propagation rules `file` (YAML); CRADLE's defaults when empty (env EVENTLOG_RULES)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", envOr(e, "EVENTLOG_DEBUG_ADDR", ""),
 		"loopback address for Go's profiler at /debug/pprof/; off when empty (env EVENTLOG_DEBUG_ADDR)")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", envOr(e, "EVENTLOG_METRICS_ADDR", ""),
+		"address of its own for Prometheus metrics at /metrics; empty: at /metrics on --http-addr; \"off\": no metrics (env EVENTLOG_METRICS_ADDR)")
 	httpHosts := newListFlag(e.getenv("EVENTLOG_HTTP_HOST"))
 	fs.Var(httpHosts, "http-host",
 		"more `names` that HTTP requests may give as their Host, comma-separated; localhost and IP addresses always may (env EVENTLOG_HTTP_HOST)")

@@ -1106,7 +1106,11 @@ type ListEventsRequest struct {
 	// The next_page_token of a previous response with the same filters.
 	PageToken string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// "id desc" (the default, newest first) or "id asc".
-	OrderBy       string `protobuf:"bytes,10,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,10,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Only entries with an id above this one, oldest first: needs order_by
+	// "id asc", and no page_token. It resumes a listing or an export from
+	// the last entry received.
+	AfterId       *int64 `protobuf:"varint,11,opt,name=after_id,json=afterId,proto3,oneof" json:"after_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1209,6 +1213,13 @@ func (x *ListEventsRequest) GetOrderBy() string {
 		return x.OrderBy
 	}
 	return ""
+}
+
+func (x *ListEventsRequest) GetAfterId() int64 {
+	if x != nil && x.AfterId != nil {
+		return *x.AfterId
+	}
+	return 0
 }
 
 // ListEventsResponse is one page of entries.
@@ -2873,7 +2884,7 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\x10GetEventResponse\x12(\n" +
 	"\x05event\x18\x01 \x01(\v2\x12.eventlog.v1.EventR\x05event\x12\x1f\n" +
 	"\vchild_count\x18\x02 \x01(\x03R\n" +
-	"childCount\"\x81\x03\n" +
+	"childCount\"\xae\x03\n" +
 	"\x11ListEventsRequest\x12\x1d\n" +
 	"\n" +
 	"event_type\x18\x01 \x01(\tR\teventType\x12\x14\n" +
@@ -2888,9 +2899,11 @@ const file_eventlog_v1_eventlog_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\t \x01(\tR\tpageToken\x12\x19\n" +
 	"\border_by\x18\n" +
-	" \x01(\tR\aorderByB\f\n" +
+	" \x01(\tR\aorderBy\x12\x1e\n" +
+	"\bafter_id\x18\v \x01(\x03H\x01R\aafterId\x88\x01\x01B\f\n" +
 	"\n" +
-	"_source_id\"h\n" +
+	"_source_idB\v\n" +
+	"\t_after_id\"h\n" +
 	"\x12ListEventsResponse\x12*\n" +
 	"\x06events\x18\x01 \x03(\v2\x12.eventlog.v1.EventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd9\x02\n" +
