@@ -139,3 +139,58 @@ func medianDur(xs []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[(len(s)-1)/2]
 }
+
+// pacedLoop calls do at rate calls a second, spread over workers, for
+// warmup and then duration, and returns the latencies of the calls made in
+// the measured window, sorted. Unlike closedLoop, callers do not wait for
+// each other: it measures what one call costs at a load below capacity.
+func pacedLoop(ctx context.Context, workers int, rate float64, warmup, duration time.Duration, do op) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	from, until := start.Add(warmup), start.Add(warmup+duration)
+	ticks := make(chan time.Time, workers)
+	go func() {
+		defer close(ticks)
+		interval := time.Duration(float64(time.Second) / rate)
+		for next := start; next.Before(until); next = next.Add(interval) {
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+			select {
+			case ticks <- next:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		mu       sync.Mutex
+		lats     []time.Duration
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range ticks {
+				t0 := time.Now()
+				_, err := do(ctx, w)
+				t1 := time.Now()
+				mu.Lock()
+				if err != nil && firstErr == nil && ctx.Err() == nil {
+					firstErr = err
+					cancel()
+				}
+				if err == nil && !t0.Before(from) {
+					lats = append(lats, t1.Sub(t0))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lats)
+	return lats, firstErr
+}
