@@ -76,7 +76,7 @@ func commands() []command {
 		{"export", "write the entries that filters select, oldest first, as JSON lines or CSV", runExport},
 		{"verify", "check the hash chain, on a server or directly in a database", runVerify},
 		{"witness", "check that the log only grows: its signed checkpoints, each consistent with the last one kept", runWitness},
-		{"keys", "make API keys (keys new) and check a keys file (keys check)", runKeys},
+		{"keys", "make API keys (keys new), check a keys file (keys check), make a checkpoint signing key (keys signing new)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
 		{"health", "ask a server whether it serves (for health checks)", runHealth},
 		{"version", "print the version of this binary and what it was built from", runVersion},
