@@ -310,7 +310,7 @@ func Dial(ctx context.Context, target string, opts ...Option) (*Client, error) {
 	}
 	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithUserAgent(o.userAgent)}
 	if o.token != "" {
-		if o.plaintext && !o.plainKey && !isLoopback(target) {
+		if o.plaintext && !o.plainKey && !IsLoopback(target) {
 			return nil, fmt.Errorf("dial %s: refusing to send the API key without TLS to a host that is not loopback", target)
 		}
 		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearerToken(o.token)))
@@ -355,9 +355,10 @@ func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]
 // on loopback without TLS; Dial refuses other plaintext uses.
 func (bearerToken) RequireTransportSecurity() bool { return false }
 
-// isLoopback reports whether target (HOST:PORT, or a gRPC target such as
-// dns:///host:port) names a loopback host.
-func isLoopback(target string) bool {
+// IsLoopback reports whether target (HOST:PORT, or a gRPC target such as
+// dns:///host:port) names a loopback host: one that no other machine can
+// reach, where a key may travel without TLS.
+func IsLoopback(target string) bool {
 	if i := strings.LastIndex(target, "/"); i >= 0 {
 		target = target[i+1:]
 	}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -128,7 +127,7 @@ func dial(ctx context.Context, e *env, addr string, c connOptions, extra ...clie
 		opts = append(opts, client.WithTLS(conf))
 	}
 	if c.token != "" {
-		if !c.tls && !isLoopback(addr) {
+		if !c.tls && !client.IsLoopback(addr) {
 			fmt.Fprintf(e.stderr, "warning: sending the API token to %s without TLS; use --tls or --tls-ca\n", addr)
 			opts = append(opts, client.WithPlaintextAPIKey())
 		}
@@ -139,23 +138,6 @@ func dial(ctx context.Context, e *env, addr string, c connOptions, extra ...clie
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
 	return cl, nil
-}
-
-// isLoopback reports whether addr (HOST:PORT, or a gRPC target such as
-// dns:///host:port) names a loopback host.
-func isLoopback(addr string) bool {
-	if i := strings.LastIndex(addr, "/"); i >= 0 {
-		addr = addr[i+1:]
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // rpcError makes an error returned by a call readable: "NotFound: entry 7

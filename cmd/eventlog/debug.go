@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/eventlog/eventlog/client"
 	"google.golang.org/grpc/status"
 )
 
@@ -20,7 +21,7 @@ func serveDebug(addr string, log *slog.Logger) (bound string, stop func(), err e
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", nil, usagef("--debug-addr %q: %v (want HOST:PORT, such as 127.0.0.1:6060)", addr, err)
 	}
-	if !isLoopback(addr) {
+	if !client.IsLoopback(addr) {
 		return "", nil, usagef("--debug-addr %q is not a loopback address: the profiler has no authentication; use one such as 127.0.0.1:6060", addr)
 	}
 	lis, err := net.Listen("tcp", addr)

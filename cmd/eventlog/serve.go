@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/accesslog"
+	"github.com/eventlog/eventlog/client"
 	"github.com/eventlog/eventlog/internal/inproc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -330,7 +331,7 @@ func checkListen(flag, addr string, haveKeys bool) (loopback bool, err error) {
 		}
 		return false, usagef("%s %q: %v (want HOST:PORT, such as %s)", flag, addr, err, example)
 	}
-	loopback = isLoopback(addr)
+	loopback = client.IsLoopback(addr)
 	if !loopback && !haveKeys {
 		return false, usagef("%s %q is not a loopback address, and without API keys eventlog serves only on loopback (such as 127.0.0.1); "+
 			"create a key (eventlog keys new --name NAME --scopes write --file KEYS) and start with --keys KEYS", flag, addr)

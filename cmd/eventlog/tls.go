@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/eventlog/eventlog/client"
 	"os"
 )
 
@@ -40,27 +41,17 @@ func serverTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	return c, nil
 }
 
-// clientTLS builds the TLS configuration of a client command: the server is
-// checked against caFile (the system's roots when empty), and certFile and
-// keyFile, when given, are the client's certificate for mutual TLS.
+// clientTLS builds the TLS configuration of a client command with
+// client.LoadTLS: the server is checked against caFile (the system's roots
+// when empty), and certFile and keyFile, when given, are the client's
+// certificate for mutual TLS.
 func clientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pool, err := loadPool("--tls-ca", caFile)
-		if err != nil {
-			return nil, err
-		}
-		c.RootCAs = pool
-	}
-	switch {
-	case certFile != "" && keyFile != "":
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	case certFile != "" || keyFile != "":
+	if (certFile == "") != (keyFile == "") {
 		return nil, usagef("--tls-cert and --tls-key go together: the client's certificate and its private key, PEM")
+	}
+	c, err := client.LoadTLS(caFile, certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-ca, --tls-cert, --tls-key: %w", err)
 	}
 	return c, nil
 }
