@@ -273,3 +273,30 @@ func mustStruct(t *testing.T, m map[string]any) *structpb.Struct {
 	}
 	return s
 }
+
+// Every value of the count enums maps to a domain value, but UNSPECIFIED
+// bucket width; values outside them do not.
+func TestCountEnums(t *testing.T) {
+	for n := range eventlogv1.BucketWidth_name {
+		w := eventlogv1.BucketWidth(n)
+		d, ok := BucketWidthFromProto(w)
+		if want := w != eventlogv1.BucketWidth_BUCKET_WIDTH_UNSPECIFIED; ok != want || (ok && d <= 0) {
+			t.Errorf("BucketWidthFromProto(%v) = %v, %v", w, d, ok)
+		}
+	}
+	seen := map[eventlog.CountGroup]bool{}
+	for n := range eventlogv1.CountGroupBy_name {
+		g := eventlogv1.CountGroupBy(n)
+		d, ok := CountGroupFromProto(g)
+		if !ok || seen[d] {
+			t.Errorf("CountGroupFromProto(%v) = %v, %v (or another value maps to it)", g, d, ok)
+		}
+		seen[d] = true
+	}
+	if _, ok := BucketWidthFromProto(99); ok {
+		t.Error("BucketWidthFromProto(99) is known")
+	}
+	if _, ok := CountGroupFromProto(99); ok {
+		t.Error("CountGroupFromProto(99) is known")
+	}
+}

@@ -394,26 +394,11 @@ func countFromProto(req *eventlogv1.CountEventsRequest, now time.Time) (eventlog
 		}
 	}
 	q.Filter = f
-	switch req.GetBucketWidth() {
-	case eventlogv1.BucketWidth_BUCKET_WIDTH_MINUTE:
-		q.Width = eventlog.BucketMinute
-	case eventlogv1.BucketWidth_BUCKET_WIDTH_HOUR:
-		q.Width = eventlog.BucketHour
-	case eventlogv1.BucketWidth_BUCKET_WIDTH_DAY:
-		q.Width = eventlog.BucketDay
-	default:
+	var ok bool
+	if q.Width, ok = protomap.BucketWidthFromProto(req.GetBucketWidth()); !ok {
 		return q, eventlog.Invalid("bucket_width", "want BUCKET_WIDTH_MINUTE, BUCKET_WIDTH_HOUR or BUCKET_WIDTH_DAY, got %v", req.GetBucketWidth())
 	}
-	switch req.GetGroupBy() {
-	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_UNSPECIFIED:
-		q.Group = eventlog.GroupNone
-	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_EVENT_TYPE:
-		q.Group = eventlog.GroupEventType
-	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_ACTOR:
-		q.Group = eventlog.GroupActor
-	case eventlogv1.CountGroupBy_COUNT_GROUP_BY_CONTENT_TYPE:
-		q.Group = eventlog.GroupContentType
-	default:
+	if q.Group, ok = protomap.CountGroupFromProto(req.GetGroupBy()); !ok {
 		return q, eventlog.Invalid("group_by", "unknown grouping %v", req.GetGroupBy())
 	}
 	return q, q.Validate()

@@ -55,7 +55,9 @@ func (s *Server) integrator(ts treeStore, interval time.Duration, stop <-chan st
 func (s *Server) integrate(ts treeStore) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var head eventlog.TreeHead
+	// Each call adds a bounded number of entries: call again until the
+	// tree stops growing.
+	head := eventlog.TreeHead{Size: -1}
 	for {
 		h, err := ts.Integrate(ctx)
 		if err != nil {
@@ -72,11 +74,6 @@ func (s *Server) integrate(ts treeStore) {
 	}
 	if cp := s.checkpoint.Load(); cp != nil && cp.head.Size == head.Size {
 		return
-	}
-	if head.Root == nil {
-		if head, _ = ts.TreeHead(ctx); head.Root == nil {
-			return
-		}
 	}
 	signed, err := note.Sign(&note.Note{Text: CheckpointText(s.signer.Name(), head)}, s.signer)
 	if err != nil {
