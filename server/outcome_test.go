@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +14,7 @@ import (
 	"github.com/eventlog/eventlog/internal/pgtest"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/store"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -259,20 +256,8 @@ func TestOutageIsUnavailable(t *testing.T) {
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
-	srv.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go g.Serve(lis)
-	defer func() { srv.Shutdown(); g.Stop(); srv.Close() }()
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	c := eventlogv1.NewEventLogServiceClient(cc)
+	c, stop := serveGRPC(t, srv)
+	defer stop()
 	event := &eventlogv1.Event{
 		EventType: eventlogv1.EventType_EVENT_TYPE_CREATE,
 		Actor:     &eventlogv1.Actor{Name: "alice"}, ContentType: "Note", ObjectId: "n1",
