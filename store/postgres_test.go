@@ -495,24 +495,7 @@ func TestPostgresCommitAnswerLost(t *testing.T) {
 func TestPostgresKeywordString(t *testing.T) {
 	t.Chdir(t.TempDir()) // where a misread DSN would become a SQLite file
 	dsn := pgtest.NewDB(t, pgtest.URL(t))
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kw := []string{"host=" + u.Hostname(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
-	if p := u.Port(); p != "" {
-		kw = append(kw, "port="+p)
-	}
-	if name := u.User.Username(); name != "" {
-		kw = append(kw, "user="+name)
-	}
-	if pw, ok := u.User.Password(); ok {
-		kw = append(kw, "password='"+strings.ReplaceAll(pw, "'", `\'`)+"'")
-	}
-	for k, v := range u.Query() {
-		kw = append(kw, k+"="+v[0])
-	}
-	s := open(t, strings.Join(kw, " "), nil)
+	s := open(t, pgtest.KeywordString(t, dsn), nil)
 	if s.Dialect() != store.Postgres {
 		t.Fatalf("a keyword string opened a %s store", s.Dialect())
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -59,36 +58,13 @@ func TestDBFlag(t *testing.T) {
 	}
 }
 
-// keywordDSN writes a postgres:// URL as a libpq keyword string.
-func keywordDSN(t *testing.T, dsn string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kw := []string{"host=" + u.Hostname(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
-	if p := u.Port(); p != "" {
-		kw = append(kw, "port="+p)
-	}
-	if name := u.User.Username(); name != "" {
-		kw = append(kw, "user="+name)
-	}
-	if pw, ok := u.User.Password(); ok {
-		kw = append(kw, "password='"+strings.ReplaceAll(pw, "'", `\'`)+"'")
-	}
-	for k, v := range u.Query() {
-		kw = append(kw, k+"="+v[0])
-	}
-	return strings.Join(kw, " ")
-}
-
 // serve, verify --db and grant work with a keyword string, as PostgreSQL's
 // own tools do.
 func TestDBKeywordStringPostgres(t *testing.T) {
 	t.Chdir(t.TempDir())
 	server := pgtest.URL(t)
 	role := pgtest.NewRole(t, server)
-	db := keywordDSN(t, pgtest.NewDB(t, server))
+	db := pgtest.KeywordString(t, pgtest.NewDB(t, server))
 	if out, err := cli(t, nil, "grant", "--db", db, "--role", role); err != nil {
 		t.Fatalf("eventlog grant --db %q = %v\n%s", db, err, out)
 	}

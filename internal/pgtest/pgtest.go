@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -81,4 +82,28 @@ func NewRole(t testing.TB, server string) string {
 		}
 	})
 	return role
+}
+
+// KeywordString writes dsn, a postgres:// URL, as the libpq keyword string
+// that names the same database ("host=... port=... dbname=...").
+func KeywordString(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kw := []string{"host=" + u.Hostname(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
+	if p := u.Port(); p != "" {
+		kw = append(kw, "port="+p)
+	}
+	if name := u.User.Username(); name != "" {
+		kw = append(kw, "user="+name)
+	}
+	if pw, ok := u.User.Password(); ok {
+		kw = append(kw, "password='"+strings.ReplaceAll(pw, "'", `\'`)+"'")
+	}
+	for k, v := range u.Query() {
+		kw = append(kw, k+"="+v[0])
+	}
+	return strings.Join(kw, " ")
 }
