@@ -198,7 +198,6 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start streaming: %w", err)
 	}
 	if ts, ok := s.store.(treeStore); ok && s.treeInterval > 0 {
-		s.integrate(ts) // a checkpoint from the start
 		s.stopTree, s.treeDone = make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(s.treeDone)

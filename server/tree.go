@@ -35,31 +35,32 @@ func CheckpointText(origin string, h eventlog.TreeHead) string {
 	return fmt.Sprintf("%s\n%d\n%s\n", origin, h.Size, base64.StdEncoding.EncodeToString(h.Root))
 }
 
-// integrator adds committed entries to the tree every interval and, with a
-// signer, signs a checkpoint of each new size, until stop is closed.
+// integrator adds committed entries to the tree at once and then every
+// interval and, with a signer, signs a checkpoint of each new size, until
+// stop is closed.
 func (s *Server) integrator(ts treeStore, interval time.Duration, stop <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		s.integrate(ts, stop)
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
-		s.integrate(ts)
 	}
 }
 
-// integrate brings the tree up to the log's head and signs a checkpoint
-// of it when it grew.
-func (s *Server) integrate(ts treeStore) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Each call adds a bounded number of entries: call again until the
-	// tree stops growing.
+// integrate brings the tree up to the log's head, a bounded number of
+// entries a call (a log upgraded with many entries catches up over many
+// calls, stopping when stop closes), and signs a checkpoint of it when it
+// grew.
+func (s *Server) integrate(ts treeStore, stop <-chan struct{}) {
 	head := eventlog.TreeHead{Size: -1}
 	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		h, err := ts.Integrate(ctx)
+		cancel()
 		if err != nil {
 			s.log.Warn("integrate entries into the Merkle tree; trying again later", "err", err)
 			return
@@ -68,6 +69,11 @@ func (s *Server) integrate(ts treeStore) {
 			break
 		}
 		head = h
+		select {
+		case <-stop:
+			return
+		default:
+		}
 	}
 	if s.signer == nil {
 		return
