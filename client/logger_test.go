@@ -24,6 +24,7 @@ type fakeLog struct {
 	sizes   []int
 	lose    int // answers to lose after storing
 	down    bool
+	refused int // calls refused while down
 	refuse  string
 	release chan struct{}
 }
@@ -43,6 +44,7 @@ func (f *fakeLog) LogEvents(ctx context.Context, writes []eventlog.Write) ([]eve
 	f.calls++
 	f.sizes = append(f.sizes, len(writes))
 	if f.down {
+		f.refused++
 		return nil, status.Error(codes.Unavailable, "down")
 	}
 	for i, w := range writes {
@@ -159,10 +161,17 @@ func TestLoggerRetriesWhileDown(t *testing.T) {
 	for i := range 50 {
 		l.Log(context.Background(), entry(fmt.Sprint(i)))
 	}
-	time.Sleep(30 * time.Millisecond)
-	f.mu.Lock()
-	f.down = false
-	f.mu.Unlock()
+	// Stay down until the Logger has been refused twice, however slow the
+	// machine: a fixed sleep let a loaded run send nothing while down.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		if f.refused >= 2 || time.Now().After(deadline) {
+			f.down = false
+			f.mu.Unlock()
+			break
+		}
+		f.mu.Unlock()
+	}
 	if err := l.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
