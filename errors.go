@@ -60,3 +60,15 @@ func (e *FanoutError) Error() string {
 	return fmt.Sprintf("an entry on %s/%s would propagate to more than %d objects, the cap on children per entry (--max-fanout); nothing was written",
 		e.Source.ContentType, e.Source.ObjectID, e.Limit)
 }
+
+// PrunedError says that what was asked for lies in the part of the log
+// that retention removed: entries up to Through are gone (see Anchor).
+type PrunedError struct {
+	Through int64  // the last id removed
+	What    string // what could not be answered, such as "entry 12"
+}
+
+func (e *PrunedError) Error() string {
+	return fmt.Sprintf("%s: entries up to id %d were pruned (removed by retention); ask about later entries, or keep checkpoints newer than the prune",
+		e.What, e.Through)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"time"
 )
 
 // Head is the log's head row, as the store keeps it: the id and hash of the
@@ -19,6 +20,31 @@ type Head struct {
 	// MaxID is the largest id among the stored entries, read together with
 	// the head: anything above LastID was inserted without moving the head.
 	MaxID int64
+	// PrunedThrough is the last id that retention removed, 0 when none
+	// was, and PrunedHash its hash: the chain goes on from them (see
+	// Anchor).
+	PrunedThrough int64
+	PrunedHash    []byte
+}
+
+// Anchor records a prune: entries up to ThroughID were removed, and the
+// log now starts after them. The next entry's prev_hash is ThroughHash,
+// and TreeRange holds the Merkle tree's subtree hashes covering leaves
+// [0, ThroughID), largest first, from which the roots of larger trees are
+// still computed: a saved checkpoint still shows whether the log that
+// remains extends it.
+type Anchor struct {
+	ThroughID   int64
+	ThroughHash []byte
+	TreeRange   [][]byte
+	// Entries is the number of entries this prune removed.
+	Entries int64
+	// Before is the cutoff asked for; every removed entry is older.
+	Before time.Time
+	// PrunedAt and PrunedBy say when, and by which database role and
+	// operator, the prune was made.
+	PrunedAt time.Time
+	PrunedBy string
 }
 
 // CorruptError says that something stored cannot be read back as what it
@@ -141,6 +167,9 @@ type VerifyResult struct {
 	EndHash []byte
 	// Head is the head as read when the check started.
 	Head Head
+	// StartedAtPrune says that the check started after the pruned part
+	// of the log (Head.PrunedThrough), from the anchor's hash.
+	StartedAtPrune bool
 	// HeadChecked says that the range reached the end of the log and the
 	// head was compared with the last entry.
 	HeadChecked bool
@@ -193,6 +222,14 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 		return res, fmt.Errorf("verify: %w", err)
 	}
 	res.Head = head
+	if start <= head.PrunedThrough {
+		// The entries before are gone: the chain goes on from the anchor.
+		start = head.PrunedThrough + 1
+		res.Start, res.End, res.StartedAtPrune = start, start-1, true
+		if opts.End != 0 && opts.End < start {
+			return res, &PrunedError{Through: head.PrunedThrough, What: fmt.Sprintf("entries up to %d", opts.End)}
+		}
+	}
 	if start > head.LastID+1 {
 		return res, Invalid("start_id", "the log ends at entry %d, got %d", head.LastID, start)
 	}
@@ -203,7 +240,9 @@ func VerifyChain(ctx context.Context, r ChainReader, opts VerifyOptions) (Verify
 	}
 
 	w := walk{r: r, res: &res, expect: start, prevHash: GenesisHash}
-	if start > 1 {
+	if res.StartedAtPrune {
+		w.prevHash = head.PrunedHash
+	} else if start > 1 {
 		if done, err := w.anchor(ctx); done || err != nil {
 			return res, err
 		}
@@ -403,8 +442,11 @@ func (w *walk) check(e *Event) bool {
 	}
 	if !bytes.Equal(e.PrevHash, w.prevHash) {
 		before := fmt.Sprintf("the hash of entry %d", e.ID-1)
-		if e.ID == 1 {
+		switch {
+		case e.ID == 1:
 			before = "the genesis hash"
+		case e.ID-1 == w.res.Head.PrunedThrough:
+			before = fmt.Sprintf("the hash of entry %d as the prune that removed it recorded", e.ID-1)
 		}
 		w.res.Break = &ChainBreak{ID: e.ID, Kind: BreakLink, Problem: fmt.Sprintf(
 			"prev_hash %s is not %s (%s): this entry or the one before it was rewritten with a recomputed hash",

@@ -16,6 +16,7 @@ const (
 	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"          // eventlog.ErrOutcomeUnknown
 	ReasonKeyConflict    = "IDEMPOTENCY_KEY_CONFLICT" // *eventlog.KeyConflictError
 	ReasonFanout         = "FANOUT_LIMIT"             // *eventlog.FanoutError
+	ReasonPruned         = "PRUNED"                   // *eventlog.PrunedError
 )
 
 // ErrorInfoFromError returns the ErrorInfo that stands for err, or nil when
@@ -23,7 +24,12 @@ const (
 func ErrorInfoFromError(err error) *errdetails.ErrorInfo {
 	var conflict *eventlog.KeyConflictError
 	var fanout *eventlog.FanoutError
+	var pruned *eventlog.PrunedError
 	switch {
+	case errors.As(err, &pruned):
+		return &errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonPruned, Metadata: map[string]string{
+			"through_id": strconv.FormatInt(pruned.Through, 10), "what": pruned.What,
+		}}
 	case errors.As(err, &conflict):
 		return &errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonKeyConflict, Metadata: map[string]string{
 			"idempotency_key": conflict.Key, "entry_id": strconv.FormatInt(conflict.ID, 10), "field": conflict.Field,
@@ -51,6 +57,9 @@ func ErrorFromErrorInfo(info *errdetails.ErrorInfo) error {
 	case ReasonKeyConflict:
 		id, _ := strconv.ParseInt(md["entry_id"], 10, 64)
 		return &eventlog.KeyConflictError{Key: md["idempotency_key"], ID: id, Field: md["field"]}
+	case ReasonPruned:
+		through, _ := strconv.ParseInt(md["through_id"], 10, 64)
+		return &eventlog.PrunedError{Through: through, What: md["what"]}
 	case ReasonFanout:
 		limit, _ := strconv.Atoi(md["limit"])
 		return &eventlog.FanoutError{Limit: limit, Source: eventlog.ObjectRef{ContentType: md["content_type"], ObjectID: md["object_id"]}}

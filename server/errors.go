@@ -22,7 +22,10 @@ func toStatus(err error) error {
 	var invalid *eventlog.InvalidError
 	var fanout *eventlog.FanoutError
 	var conflict *eventlog.KeyConflictError
+	var pruned *eventlog.PrunedError
 	switch {
+	case errors.As(err, &pruned):
+		return withInfo(codes.FailedPrecondition, pruned.Error(), err)
 	case errors.As(err, &fanout):
 		return withInfo(codes.FailedPrecondition, fanout.Error(), err)
 	case errors.As(err, &conflict):

@@ -19,9 +19,13 @@ func (s *Store) ChainHead(ctx context.Context) (_ eventlog.Head, err error) {
 		LastID   int64  `db:"last_id"`
 		LastHash []byte `db:"last_hash"`
 		MaxID    int64  `db:"max_id"`
+		Pruned   int64  `db:"pruned"`
+		PrunedH  []byte `db:"pruned_hash"`
 	}
 	err = s.r.GetContext(ctx, &h, `SELECT last_id, last_hash,
-		(SELECT COALESCE(MAX(id), 0) FROM events) AS max_id
+		(SELECT COALESCE(MAX(id), 0) FROM events) AS max_id,
+		COALESCE((SELECT MAX(through_id) FROM prunes), 0) AS pruned,
+		(SELECT through_hash FROM prunes ORDER BY through_id DESC LIMIT 1) AS pruned_hash
 		FROM log_head WHERE id = 1`)
 	if errors.Is(err, sql.ErrNoRows) {
 		return eventlog.Head{}, &eventlog.CorruptError{Problem: "the head row (id 1 of log_head) is missing"}
@@ -29,7 +33,7 @@ func (s *Store) ChainHead(ctx context.Context) (_ eventlog.Head, err error) {
 	if err != nil {
 		return eventlog.Head{}, fmt.Errorf("read log head: %w", err)
 	}
-	return eventlog.Head{LastID: h.LastID, LastHash: h.LastHash, MaxID: h.MaxID}, nil
+	return eventlog.Head{LastID: h.LastID, LastHash: h.LastHash, MaxID: h.MaxID, PrunedThrough: h.Pruned, PrunedHash: h.PrunedH}, nil
 }
 
 // chainRow is a row as verification reads it: with the case-folded copies,

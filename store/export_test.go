@@ -13,3 +13,7 @@ func SetBeforeCommit(s *Store, f func()) { s.beforeCommit = f }
 
 // ForgetHead makes the next append of s take the locked path.
 func ForgetHead(s *Store) { s.forgetHead() }
+
+// SetAfterAnchor makes Prune call f after recording its anchor, and stop
+// there when f returns an error, as a killed prune would.
+func SetAfterAnchor(s *Store, f func() error) { s.afterAnchor = f }

@@ -144,6 +144,9 @@ func (s *Store) appendAt(ctx context.Context, writes []eventlog.Write) (out []ev
 	if len(fresh) == 0 {
 		return out, true, nil // every write was found by its key
 	}
+	if h.LastID >= s.partitionsFrom.Load() {
+		return nil, false, nil // the locked path adds a partition first
+	}
 	if s.beforeAppendAt != nil {
 		s.beforeAppendAt()
 	}

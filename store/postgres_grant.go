@@ -22,17 +22,30 @@ type Grant struct {
 // INSERT or DELETE on log_head, whose one row only moves. Relations are
 // registered and removed by the API, so the role may insert and delete
 // them, but not rewrite one in place. The counts per hour are kept by
-// triggers that run with the role's privileges as it appends.
+// triggers that run with the role's privileges as it appends. Partitions
+// of events are reached through events, and made by
+// eventlog_extend_partitions, which the role may call (see Functions) and
+// which runs as the owner; prunes, which remove entries, are the owner's.
 func ServiceGrants() []Grant {
 	return []Grant{
 		{"events", "SELECT, INSERT"},
 		{"event_counts", "SELECT, INSERT, UPDATE"},
 		{"log_head", "SELECT, UPDATE (last_id, last_hash, last_time, relations_version)"},
+		{"log_partitioning", "SELECT"},
+		{"log_partitions", "SELECT"},
+		{"prunes", "SELECT"},
 		{"relations", "SELECT, INSERT, DELETE"},
 		{"schema_migrations", "SELECT"},
 		{"tree_head", "SELECT, UPDATE (size, root)"},
 		{"tree_nodes", "SELECT, INSERT"},
 	}
+}
+
+// ServiceFunctions lists the functions the service's role may call, which
+// run as the tables' owner: eventlog_extend_partitions adds the partition
+// the next appends need, and nothing else.
+func ServiceFunctions() []string {
+	return []string{"eventlog_extend_partitions(BIGINT)"}
 }
 
 // GrantAppendOnly sets up role, an existing PostgreSQL role, as the role the
@@ -90,6 +103,9 @@ func (s *Store) GrantAppendOnly(ctx context.Context, role string) error {
 	}
 	for _, g := range grants {
 		stmts = append(stmts, `GRANT `+g.Privileges+` ON TABLE `+q(g.Table)+` TO `+q(role))
+	}
+	for _, f := range ServiceFunctions() {
+		stmts = append(stmts, `GRANT EXECUTE ON FUNCTION `+f+` TO `+q(role))
 	}
 	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {

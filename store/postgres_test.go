@@ -133,6 +133,11 @@ func TestPostgresGrantAppendOnly(t *testing.T) {
 		`CREATE TABLE planted (x int)`,
 		`INSERT INTO schema_migrations (version, name) VALUES (999, 'x')`,
 		`UPDATE relations SET kind = 'x'`,
+		`DROP TABLE events_from_1`,
+		`ALTER TABLE events DETACH PARTITION events_from_1`,
+		`INSERT INTO prunes (through_id, through_hash, tree_range, entries, before_time, pruned_at, pruned_by) VALUES (1, '\x00', '', 1, now(), now(), 'x')`,
+		`DELETE FROM log_partitions`,
+		`UPDATE log_partitioning SET period = '1 hour'`,
 	} {
 		_, err := appDB.Exec(q)
 		if err == nil {
@@ -170,7 +175,8 @@ func TestPostgresGrantsCoverEveryTable(t *testing.T) {
 	}
 	defer db.Close()
 	var tables []string
-	if err := db.Select(&tables, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`); err != nil {
+	if err := db.Select(&tables, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`); err != nil {
 		t.Fatal(err)
 	}
 	granted := map[string]bool{}
@@ -503,5 +509,62 @@ func TestPostgresKeywordString(t *testing.T) {
 	got, err := open(t, dsn, nil).Get(context.Background(), written[0].ID)
 	if err != nil || got.ObjectID != "42" {
 		t.Errorf("the entry written through the keyword string, read through the URL = %+v, %v", got, err)
+	}
+}
+
+// The service's role appends across partitions, which a function running
+// as the owner adds as the log reaches them, but it cannot ask for
+// partitions far ahead of the log, and it cannot prune.
+func TestPostgresRoleAppendsAcrossPartitions(t *testing.T) {
+	server := pgtest.URL(t)
+	role := pgtest.NewRole(t, server)
+	dsn := pgtest.NewDB(t, server)
+	ctx := context.Background()
+	owner := open(t, dsn, nil)
+	if err := owner.GrantAppendOnly(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	app := open(t, u.String(), nil)
+
+	partitions := func() (n int) {
+		t.Helper()
+		db := sqlx.MustOpen("postgres", dsn)
+		defer db.Close()
+		if err := db.Get(&n, `SELECT COUNT(*) FROM pg_catalog.pg_inherits WHERE inhparent = 'events'::regclass`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := partitions(); n != 2 {
+		t.Fatalf("a new log has %d partitions, want the first and a spare one", n)
+	}
+	appendMany(t, app, 65_536+10, "p") // into the spare partition: another is added
+	if n := partitions(); n != 3 {
+		t.Errorf("after entering the spare partition: %d partitions, want 3", n)
+	}
+	if e, err := app.Get(ctx, 65_546); err != nil || e.ObjectID != "p-65545" {
+		t.Errorf("Get(65546) = %+v, %v; want the last entry", e, err)
+	}
+	if res, err := eventlog.VerifyChain(ctx, app, eventlog.VerifyOptions{}); err != nil || res.Break != nil || res.Checked != 65_546 {
+		t.Errorf("VerifyChain across partitions = %+v, %v", res, err)
+	}
+
+	appDB := sqlx.MustOpen("postgres", u.String())
+	defer appDB.Close()
+	if _, err := appDB.Exec(`SELECT eventlog_extend_partitions(100000000)`); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("asking for partitions far ahead of the head: %v, want it refused", err)
+	}
+	integrateAll(t, app)
+	_, err = app.Prune(ctx, store.PruneOptions{Before: time.Now().Add(time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "owner") {
+		t.Errorf("Prune as the service's role = %v, want it refused, naming the owner", err)
+	}
+	if a, err := owner.Anchor(ctx); err != nil || a != nil {
+		t.Errorf("after the refused prune, anchor %+v, %v; want none", a, err)
 	}
 }

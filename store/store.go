@@ -77,6 +77,12 @@ type Store struct {
 	// beforeCommit, when set (by tests), runs before an append made in
 	// a transaction commits.
 	beforeCommit func()
+	// partitionsFrom is where the spare partition of events starts
+	// (PostgreSQL): an append that reaches it adds another first.
+	partitionsFrom atomic.Int64
+	// afterAnchor, when set (by tests), runs after Prune records its
+	// anchor; an error stops the prune there.
+	afterAnchor func() error
 }
 
 // dialect holds what differs between the databases.
@@ -139,6 +145,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if !cfg.ReadOnly {
 		if s.stmts, err = prepare(ctx, s.w, s.d); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if err := s.loadPartitions(ctx); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -376,6 +386,9 @@ func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]ev
 	out, fresh, err := s.build(ctx, tx, &h, writes, found)
 	if err != nil || len(fresh) == 0 {
 		return out, err
+	}
+	if err := s.extendPartitions(ctx, tx, h.LastID); err != nil {
+		return nil, err
 	}
 	if err := s.insert(ctx, tx, fresh); err != nil {
 		return nil, err

@@ -207,6 +207,9 @@ func (s *Store) nodeHashes(ctx context.Context, q sqlx.QueryerContext, ids []com
 			for leaf := begin; leaf < end; leaf++ {
 				h, ok := leaves[int64(leaf)+1]
 				if !ok {
+					if a, err := readAnchor(ctx, q); err == nil && a != nil && int64(leaf)+1 <= a.ThroughID {
+						return nil, &eventlog.PrunedError{Through: a.ThroughID, What: fmt.Sprintf("the tree over entries %d to %d", begin+1, end)}
+					}
 					return nil, &eventlog.CorruptError{ID: int64(leaf) + 1, Problem: "missing: an entry of the Merkle tree is not in the log"}
 				}
 				if err := r.Append(eventlog.LeafHash(h), nil); err != nil {
