@@ -137,6 +137,19 @@ func NewTreeBuilder() *TreeBuilder {
 	return &TreeBuilder{r: f.NewEmptyRange(0)}
 }
 
+// NewTreeBuilderAfter returns a builder that starts after the entries a
+// prune removed, from the subtree hashes its anchor recorded: the roots it
+// computes are those of the whole log, removed entries included, so they
+// compare with checkpoints signed before the prune.
+func NewTreeBuilderAfter(a *eventlog.Anchor) (*TreeBuilder, error) {
+	f := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+	r, err := f.NewRange(0, uint64(a.ThroughID), a.TreeRange)
+	if err != nil {
+		return nil, fmt.Errorf("the prune anchor at entry %d: its tree hashes do not cover entries 1 to %d: %w", a.ThroughID, a.ThroughID, err)
+	}
+	return &TreeBuilder{r: r}, nil
+}
+
 // Add adds the next entry, by its chain hash.
 func (b *TreeBuilder) Add(chainHash []byte) {
 	b.r.Append(eventlog.LeafHash(chainHash), nil)

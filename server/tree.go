@@ -123,11 +123,12 @@ func (s *Server) GetInclusionProof(ctx context.Context, req *eventlogv1.GetInclu
 	if err != nil {
 		return nil, s.fail(ctx, "GetInclusionProof", err)
 	}
-	e, err := s.store.Get(ctx, req.GetId())
+	// The proof first: for an entry a prune removed it says so.
+	hashes, err := ts.InclusionProof(ctx, req.GetId(), size)
 	if err != nil {
 		return nil, s.fail(ctx, "GetInclusionProof", err)
 	}
-	hashes, err := ts.InclusionProof(ctx, req.GetId(), size)
+	e, err := s.store.Get(ctx, req.GetId())
 	if err != nil {
 		return nil, s.fail(ctx, "GetInclusionProof", err)
 	}

@@ -557,6 +557,10 @@ func (s *Store) Get(ctx context.Context, id int64) (_ eventlog.Event, err error)
 	var r row
 	err = s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT `+columns+` FROM events WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
+		if a, aerr := readAnchor(ctx, s.r); aerr == nil && a != nil && id <= a.ThroughID {
+			return eventlog.Event{}, fmt.Errorf("entry %d: %w: entries up to %d were pruned (removed by retention) on %s",
+				id, eventlog.ErrNotFound, a.ThroughID, a.PrunedAt.UTC().Format(time.RFC3339))
+		}
 		return eventlog.Event{}, fmt.Errorf("entry %d: %w", id, eventlog.ErrNotFound)
 	}
 	if err != nil {

@@ -78,6 +78,7 @@ func commands() []command {
 		{"witness", "check that the log only grows: its signed checkpoints, each consistent with the last one kept", runWitness},
 		{"keys", "make API keys (keys new), check a keys file (keys check), make a checkpoint signing key (keys signing new)", runKeys},
 		{"grant", "set up a PostgreSQL role that may only read and append", runGrant},
+		{"prune", "remove entries older than a cutoff, keeping the log verifiable (retention)", runPrune},
 		{"health", "ask a server whether it serves (for health checks)", runHealth},
 		{"version", "print the version of this binary and what it was built from", runVersion},
 	}

@@ -181,7 +181,23 @@ func verifyCheckpoint(ctx context.Context, e *env, o *verifyOptions) error {
 	}
 	defer st.Close()
 	tree := client.NewTreeBuilder()
-	for after := int64(0); after < saved.Size; {
+	after := int64(0)
+	anchor, err := st.Anchor(ctx)
+	if err != nil {
+		return err
+	}
+	if anchor != nil {
+		if saved.Size <= anchor.ThroughID {
+			return fmt.Errorf("the checkpoint of %d entries lies in the part of the log that was pruned (entries up to %d, on %s): "+
+				"check a checkpoint made after the prune", saved.Size, anchor.ThroughID, anchor.PrunedAt.Format(time.RFC3339))
+		}
+		if tree, err = client.NewTreeBuilderAfter(anchor); err != nil {
+			fmt.Fprintf(e.stdout, "BROKEN: %v\n", err)
+			return errChainBroken
+		}
+		after = anchor.ThroughID
+	}
+	for after < saved.Size {
 		page, err := st.ReadChain(ctx, after, saved.Size, 10_000)
 		if err != nil {
 			return fmt.Errorf("read entries: %w", err)
@@ -205,6 +221,11 @@ func verifyCheckpoint(ctx context.Context, e *env, o *verifyOptions) error {
 		fmt.Fprintf(e.stdout, "BROKEN: truncated: the checkpoint covers %d entries, the log holds %d in order\n", saved.Size, tree.Size())
 		return errChainBroken
 	case !bytes.Equal(tree.Root(), saved.Root):
+		if anchor != nil {
+			fmt.Fprintf(e.stdout, "BROKEN: rewritten: the prune anchor's tree hashes (entries 1 to %d) and entries %d to %d do not hash to the checkpoint's root %s\n",
+				anchor.ThroughID, anchor.ThroughID+1, saved.Size, base64.StdEncoding.EncodeToString(saved.Root))
+			return errChainBroken
+		}
 		fmt.Fprintf(e.stdout, "BROKEN: rewritten: entries 1 to %d do not hash to the checkpoint's root %s\n",
 			saved.Size, base64.StdEncoding.EncodeToString(saved.Root))
 		return errChainBroken
@@ -268,6 +289,10 @@ func report(w io.Writer, r *eventlog.VerifyResult) error {
 		return errChainBroken
 	}
 	fmt.Fprintf(w, "OK: %s\n", checked)
+	if r.StartedAtPrune {
+		fmt.Fprintf(w, "entries up to %d were pruned: checked from the prune's anchor, entry %d hash %s\n",
+			r.Head.PrunedThrough, r.Head.PrunedThrough, eventlog.HashString(r.Head.PrunedHash))
+	}
 	if r.End > 0 {
 		fmt.Fprintf(w, "entry %d hash %s (base64, as in the entry's \"hash\" field)\n", r.End, eventlog.HashString(r.EndHash))
 	}
