@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 )
 
-// The retention jobs of deploy/, which run "eventlog prune".
+// The retention jobs of deploy/: the Kubernetes CronJob and the compose
+// tool that run "eventlog prune".
 
 // parseRetention reads a --keep value as prune takes it: a Go duration
 // (2160h) or a whole number of days (90d).
@@ -159,5 +165,97 @@ func TestKubernetesPruneCronJob(t *testing.T) {
 	}
 	if carries {
 		t.Errorf("the CronJob's pods are labelled %v, as the servers' (%v)", pod.Metadata.Labels, servers.Metadata.Labels)
+	}
+}
+
+// TestComposePrune checks compose.yaml's prune tool: a one-shot in a
+// profile (never started by "up", never restarted), after the migration,
+// connecting as the database's owner, with the database in its entrypoint
+// so that arguments given to "run" replace only the cutoff; and the file
+// says how to run it.
+func TestComposePrune(t *testing.T) {
+	c := loadCompose(t)
+	p, ok := c.Services["prune"]
+	if !ok {
+		t.Fatal("compose.yaml has no prune service")
+	}
+	if len(p.Entrypoint) < 2 || p.Entrypoint[0] != "/usr/local/bin/eventlog" {
+		t.Fatalf("prune's entrypoint %q, want /usr/local/bin/eventlog prune --db ...", p.Entrypoint)
+	}
+	db := checkPruneArgs(t, "compose's prune", append(slices.Clone(p.Entrypoint[1:]), p.Command...))
+	if flagValue(p.Entrypoint, "--db") == "" {
+		t.Errorf("prune's --db is not in its entrypoint: \"run --rm prune --keep 90d\" would lose it")
+	}
+	pg := c.Services["postgres"].Environment
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatalf("prune's --db: %v", err)
+	}
+	if pw, _ := u.User.Password(); u.User.Username() != pg["POSTGRES_USER"] || pw != pg["POSTGRES_PASSWORD"] || u.Hostname() != "postgres" {
+		t.Errorf("prune connects as %q to %q, want the owner %q on postgres", u.User.Username(), u.Host, pg["POSTGRES_USER"])
+	}
+	if len(p.Profiles) == 0 {
+		t.Error("prune is in no profile: \"docker compose up\" would start it")
+	}
+	if p.Restart != "" && p.Restart != "no" {
+		t.Errorf("prune's restart %q: a one-shot tool must not be restarted", p.Restart)
+	}
+	if p.DependsOn["migrate"].Condition != "service_completed_successfully" {
+		t.Errorf("prune does not wait for the migration: %+v", p.DependsOn)
+	}
+	if text := string(readDeploy(t, "compose.yaml")); !strings.Contains(text, "docker compose -f deploy/compose.yaml run --rm prune\n") {
+		t.Error("compose.yaml does not say how to run prune")
+	}
+}
+
+// TestDeployPruneArgs runs eventlog prune with the arguments of the
+// CronJob and of compose's tool, on a SQLite database in place of theirs:
+// a dry run and a real one succeed, and the log still verifies.
+func TestDeployPruneArgs(t *testing.T) {
+	if !slices.ContainsFunc(commands(), func(c command) bool { return c.name == "prune" }) {
+		t.Skip("this eventlog has no prune command yet")
+	}
+	var cronArgs []string
+	cj := loadK8s(t)["CronJob/eventlog-prune"]
+	if cs := cj.Spec.JobTemplate.Spec.Template.Spec.Containers; len(cs) == 1 {
+		cronArgs = cs[0].Args
+	}
+	p := loadCompose(t).Services["prune"]
+	var composeArgs []string
+	if len(p.Entrypoint) > 1 {
+		composeArgs = append(slices.Clone(p.Entrypoint[1:]), p.Command...)
+	}
+	for where, args := range map[string][]string{"the CronJob": cronArgs, "compose's prune": composeArgs} {
+		t.Run(where, func(t *testing.T) {
+			if len(args) == 0 || args[0] != "prune" {
+				t.Fatalf("%s runs eventlog %q, want eventlog prune", where, args)
+			}
+			db := filepath.Join(t.TempDir(), "log.db")
+			ts := startServer(t, db)
+			c := eventlogv1.NewEventLogServiceClient(ts.conn(t))
+			for i := range 3 {
+				if _, err := c.LogEvent(context.Background(), &eventlogv1.LogEventRequest{
+					Event: newEvent(eventlogv1.EventType_EVENT_TYPE_CREATE, "alice", "Entry", strconv.Itoa(i)),
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ts.stop(t)
+
+			args := slices.Clone(args)
+			i := slices.Index(args, "--db")
+			if i < 0 || i+1 == len(args) {
+				t.Fatalf("%s runs eventlog %q, with no --db", where, args)
+			}
+			args[i+1] = db
+			for _, run := range [][]string{append(slices.Clone(args), "--dry-run"), args} {
+				if out, err := cli(t, nil, run...); err != nil {
+					t.Fatalf("eventlog %q: %v\n%s", run, err, out)
+				}
+			}
+			if out, err := cli(t, nil, "verify", "--db", db); err != nil {
+				t.Errorf("verify after prune: %v\n%s", err, out)
+			}
+		})
 	}
 }
