@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -111,26 +113,35 @@ func TestKubernetesMetricsAndDisruption(t *testing.T) {
 	}
 }
 
+// promConfig is what the tests read of deploy/prometheus/prometheus.yml.
+type promConfig struct {
+	RuleFiles     []string `yaml:"rule_files"`
+	ScrapeConfigs []struct {
+		JobName       string `yaml:"job_name"`
+		Authorization struct {
+			CredentialsFile string `yaml:"credentials_file"`
+		} `yaml:"authorization"`
+		StaticConfigs []struct {
+			Targets []string `yaml:"targets"`
+		} `yaml:"static_configs"`
+		KubernetesSDConfigs []map[string]any `yaml:"kubernetes_sd_configs"`
+	} `yaml:"scrape_configs"`
+}
+
+func loadPromConfig(t *testing.T) promConfig {
+	t.Helper()
+	var cfg promConfig
+	if err := yaml.Unmarshal(readDeploy(t, "prometheus/prometheus.yml"), &cfg); err != nil {
+		t.Fatalf("prometheus/prometheus.yml: %v", err)
+	}
+	return cfg
+}
+
 // TestPrometheusConfig checks deploy/prometheus/prometheus.yml against
 // compose.yaml and the Kubernetes manifest: it loads the alerts, scrapes
 // each compose server where it serves /metrics, and sends a token.
 func TestPrometheusConfig(t *testing.T) {
-	var cfg struct {
-		RuleFiles     []string `yaml:"rule_files"`
-		ScrapeConfigs []struct {
-			JobName       string `yaml:"job_name"`
-			Authorization struct {
-				CredentialsFile string `yaml:"credentials_file"`
-			} `yaml:"authorization"`
-			StaticConfigs []struct {
-				Targets []string `yaml:"targets"`
-			} `yaml:"static_configs"`
-			KubernetesSDConfigs []map[string]any `yaml:"kubernetes_sd_configs"`
-		} `yaml:"scrape_configs"`
-	}
-	if err := yaml.Unmarshal(readDeploy(t, "prometheus/prometheus.yml"), &cfg); err != nil {
-		t.Fatalf("prometheus/prometheus.yml: %v", err)
-	}
+	cfg := loadPromConfig(t)
 	if !slices.Contains(cfg.RuleFiles, "alerts.yaml") {
 		t.Errorf("rule_files %q does not load alerts.yaml", cfg.RuleFiles)
 	}
@@ -163,5 +174,92 @@ func TestPrometheusConfig(t *testing.T) {
 	slices.Sort(targets)
 	if !slices.Equal(targets, want) {
 		t.Errorf("static targets %q, want the compose servers' HTTP ports %q", targets, want)
+	}
+}
+
+// TestComposePrometheus checks compose.yaml's Prometheus: it runs
+// deploy/prometheus/prometheus.yml with its rule files and the token its
+// jobs send, all mounted read-only; the servers it scrapes are on its
+// network by those names; it is reachable from this host only; and its
+// image is pinned.
+func TestComposePrometheus(t *testing.T) {
+	c := loadCompose(t)
+	p, ok := c.Services["prometheus"]
+	if !ok {
+		t.Fatal("compose.yaml has no prometheus service")
+	}
+	repo, tag, _ := strings.Cut(p.Image, ":")
+	if repo != "prom/prometheus" || tag == "" || tag == "latest" {
+		t.Errorf("prometheus runs %q, want prom/prometheus with a pinned tag", p.Image)
+	}
+
+	// The image's default is --config.file=/etc/prometheus/prometheus.yml.
+	config := "/etc/prometheus/prometheus.yml"
+	for _, arg := range p.Command {
+		if v, ok := strings.CutPrefix(arg, "--config.file="); ok {
+			config = v
+		}
+	}
+	mounted := func(target, want string) {
+		t.Helper()
+		src, tgt, ro, ok := mountOf(p, target)
+		switch {
+		case !ok || tgt != target:
+			t.Errorf("prometheus: nothing is mounted at %s, want %s (mounts %q)", target, want, p.Volumes)
+		case path.Clean(src) != path.Clean(want):
+			t.Errorf("prometheus: %s comes from %s, want %s", target, src, want)
+		case !ro:
+			t.Errorf("prometheus: %s is mounted writable, want read-only", target)
+		}
+	}
+	mounted(config, "./prometheus/prometheus.yml")
+	cfg := loadPromConfig(t)
+	for _, f := range cfg.RuleFiles {
+		// Prometheus reads rule files relative to the configuration's
+		// directory.
+		mounted(path.Join(path.Dir(config), f), path.Join("./prometheus", f))
+	}
+	var tokens []string
+	for _, sc := range cfg.ScrapeConfigs {
+		if len(sc.StaticConfigs) == 0 || slices.Contains(tokens, sc.Authorization.CredentialsFile) {
+			continue
+		}
+		tokens = append(tokens, sc.Authorization.CredentialsFile)
+		src, tgt, ro, ok := mountOf(p, sc.Authorization.CredentialsFile)
+		if !ok || tgt != sc.Authorization.CredentialsFile || !ro || !strings.HasPrefix(src, "./") {
+			t.Errorf("prometheus: job %s sends the token in %s, which is not a read-only mount of a file beside compose.yaml (mounts %q)", sc.JobName, sc.Authorization.CredentialsFile, p.Volumes)
+		}
+	}
+
+	// The compose jobs' targets are the servers, by their service names
+	// on the network compose makes, at the port they serve in their
+	// containers (not the host's).
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, s := range sc.StaticConfigs {
+			for _, target := range s.Targets {
+				host, port, err := net.SplitHostPort(target)
+				srv, ok := c.Services[host]
+				if err != nil || !ok || len(srv.Command) == 0 || srv.Command[0] != "serve" {
+					t.Errorf("job %s scrapes %q, which names no server of compose.yaml", sc.JobName, target)
+					continue
+				}
+				published := false
+				for _, sp := range srv.Ports {
+					published = published || strings.HasSuffix(sp, ":"+port)
+				}
+				if !published {
+					t.Errorf("job %s scrapes %s, a port %s does not serve in its container (ports %q)", sc.JobName, target, host, srv.Ports)
+				}
+			}
+		}
+	}
+
+	for _, port := range p.Ports {
+		if !strings.HasPrefix(port, "127.0.0.1:") {
+			t.Errorf("prometheus publishes %q, want it bound to 127.0.0.1 (it has no authentication)", port)
+		}
+	}
+	if len(p.Profiles) == 0 {
+		t.Error("prometheus is in no profile: \"up\" would start it before its token file exists")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/url"
@@ -30,7 +31,8 @@ type composeService struct {
 	Entrypoint  []string          `yaml:"entrypoint"`
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
-	Volumes     []string          `yaml:"volumes"`
+	Volumes     composeVolumes    `yaml:"volumes"`
+	Ports       []string          `yaml:"ports"`
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
@@ -41,6 +43,41 @@ type composeService struct {
 	User     string   `yaml:"user"`
 	Profiles []string `yaml:"profiles"`
 }
+
+// composeVolumes are a service's mounts, each in the short syntax
+// SOURCE:TARGET[:ro]; a mount in the long syntax (type, source, target,
+// read_only) is read as the same string.
+type composeVolumes []string
+
+func (v *composeVolumes) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("line %d: volumes is not a list", n.Line)
+	}
+	for _, m := range n.Content {
+		if m.Kind == yaml.ScalarNode {
+			*v = append(*v, m.Value)
+			continue
+		}
+		var long struct {
+			Source   string `yaml:"source"`
+			Target   string `yaml:"target"`
+			ReadOnly bool   `yaml:"read_only"`
+		}
+		if err := m.Decode(&long); err != nil {
+			return err
+		}
+		short := long.Source + ":" + long.Target
+		if long.ReadOnly {
+			short += ":ro"
+		}
+		*v = append(*v, short)
+	}
+	return nil
+}
+
+// composeImages are the services that run an image of someone else's, not
+// the one deploy/Dockerfile builds.
+var composeImages = map[string]bool{"postgres": true, "prometheus": true}
 
 func readDeploy(t *testing.T, name string) []byte {
 	t.Helper()
@@ -128,7 +165,7 @@ func TestComposeFile(t *testing.T) {
 	dockerfile := string(readDeploy(t, "Dockerfile"))
 	var servers []string
 	for name, s := range c.Services {
-		if name == "postgres" {
+		if composeImages[name] {
 			continue
 		}
 		if s.Image == "" || s.Build["dockerfile"] != "deploy/Dockerfile" {
@@ -206,10 +243,39 @@ type k8sObject struct {
 	} `yaml:"metadata"`
 	Data map[string]string `yaml:"data"`
 	Spec struct {
-		Template struct {
-			Spec podSpec `yaml:"spec"`
-		} `yaml:"template"`
+		Template podTemplate `yaml:"template"`
+
+		// A CronJob's.
+		Schedule                string `yaml:"schedule"`
+		ConcurrencyPolicy       string `yaml:"concurrencyPolicy"`
+		StartingDeadlineSeconds *int64 `yaml:"startingDeadlineSeconds"`
+		JobTemplate             struct {
+			Spec struct {
+				BackoffLimit          *int32      `yaml:"backoffLimit"`
+				ActiveDeadlineSeconds *int64      `yaml:"activeDeadlineSeconds"`
+				Template              podTemplate `yaml:"template"`
+			} `yaml:"spec"`
+		} `yaml:"jobTemplate"`
 	} `yaml:"spec"`
+}
+
+type podTemplate struct {
+	Metadata struct {
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Spec podSpec `yaml:"spec"`
+}
+
+// pod returns the template of the pods that o runs (for a CronJob, those
+// of its Jobs), or nil when o runs none.
+func (o *k8sObject) pod() *podTemplate {
+	switch o.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		return &o.Spec.Template
+	case "CronJob":
+		return &o.Spec.JobTemplate.Spec.Template
+	}
+	return nil
 }
 
 type podSpec struct {
@@ -262,8 +328,12 @@ type k8sContainer struct {
 		MountPath string `yaml:"mountPath"`
 		SubPath   string `yaml:"subPath"`
 	} `yaml:"volumeMounts"`
-	ReadinessProbe  any `yaml:"readinessProbe"`
-	LivenessProbe   any `yaml:"livenessProbe"`
+	ReadinessProbe any `yaml:"readinessProbe"`
+	LivenessProbe  any `yaml:"livenessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
 	SecurityContext struct {
 		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
 		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
@@ -302,6 +372,35 @@ func loadK8s(t *testing.T) map[string]k8sObject {
 	}
 }
 
+// checkPod checks the pods of the workload name: the securityContext that
+// Pod Security "restricted" requires, as the image's user; the image that
+// compose.yaml and deploy/Dockerfile build; resource requests and a memory
+// limit.
+func checkPod(t *testing.T, name string, pod podSpec, image string) {
+	t.Helper()
+	if len(pod.Containers) == 0 {
+		t.Errorf("%s: no containers", name)
+	}
+	sc := pod.SecurityContext
+	if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser != 65532 || sc.SeccompProfile.Type != "RuntimeDefault" {
+		t.Errorf("%s: pod securityContext %+v, want runAsNonRoot, the image's user 65532 and seccompProfile RuntimeDefault (Pod Security \"restricted\")", name, sc)
+	}
+	for _, c := range pod.Containers {
+		csc := c.SecurityContext
+		if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation || !slices.Equal(csc.Capabilities.Drop, []string{"ALL"}) ||
+			csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
+			t.Errorf("%s: container %s securityContext %+v, want no privilege escalation, every capability dropped, a read-only root", name, c.Name, csc)
+		}
+		if c.Image != image {
+			t.Errorf("%s: container %s runs %q, want %q, the image compose.yaml and deploy/Dockerfile build", name, c.Name, c.Image, image)
+		}
+		r := c.Resources
+		if r.Requests["cpu"] == "" || r.Requests["memory"] == "" || r.Limits["memory"] == "" {
+			t.Errorf("%s: container %s resources %+v, want cpu and memory requests and a memory limit", name, c.Name, r)
+		}
+	}
+}
+
 func TestKubernetesManifest(t *testing.T) {
 	objs := loadK8s(t)
 	image := loadCompose(t).Services["eventlog-1"].Image
@@ -313,21 +412,11 @@ func TestKubernetesManifest(t *testing.T) {
 	if !ok {
 		t.Fatal("no migration Job: the servers' role cannot migrate the schema")
 	}
-	for _, name := range []string{"Deployment/eventlog", "Job/eventlog-migrate"} {
-		pod := objs[name].Spec.Template.Spec
-		sc := pod.SecurityContext
-		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser != 65532 || sc.SeccompProfile.Type != "RuntimeDefault" {
-			t.Errorf("%s: pod securityContext %+v, want runAsNonRoot, the image's user 65532 and seccompProfile RuntimeDefault (Pod Security \"restricted\")", name, sc)
-		}
-		for _, c := range pod.Containers {
-			csc := c.SecurityContext
-			if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation || !slices.Equal(csc.Capabilities.Drop, []string{"ALL"}) ||
-				csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
-				t.Errorf("%s: container %s securityContext %+v, want no privilege escalation, every capability dropped, a read-only root", name, c.Name, csc)
-			}
-			if c.Image != image {
-				t.Errorf("%s: container %s runs %q, want %q, the image compose.yaml and deploy/Dockerfile build", name, c.Name, c.Image, image)
-			}
+	// Every workload's pods, not only these two, are admitted by Pod
+	// Security "restricted" and run the one image.
+	for name, o := range objs {
+		if tmpl := o.pod(); tmpl != nil {
+			checkPod(t, name, tmpl.Spec, image)
 		}
 	}
 
