@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -566,5 +567,81 @@ func TestPostgresRoleAppendsAcrossPartitions(t *testing.T) {
 	}
 	if a, err := owner.Anchor(ctx); err != nil || a != nil {
 		t.Errorf("after the refused prune, anchor %+v, %v; want none", a, err)
+	}
+}
+
+// A prune waits for a reader of the partition it removes, while appends
+// and reads go on: detaching a partition blocks neither.
+func TestPostgresPruneWaitsForReadersWithoutBlocking(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	c := &clock{now: t0}
+	s := open(t, dsn, c)
+	// The head within a quarter of the spare partition (the third, from
+	// 131,073) of reaching it: the prune adds a partition ahead first.
+	appendMany(t, s, 114_700, "old")
+	c.Set(t0.Add(48 * time.Hour))
+	appendMany(t, s, 10, "new")
+	integrateAll(t, s)
+
+	reader := sqlx.MustOpen("postgres", dsn)
+	defer reader.Close()
+	// A reader with a snapshot, as a long export would hold.
+	tx, err := reader.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.Get(&n, `SELECT COUNT(*) FROM events WHERE id <= 100`); err != nil || n != 100 {
+		t.Fatalf("the reader's first read = %d, %v", n, err)
+	}
+
+	type result struct {
+		res store.PruneResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := s.Prune(ctx, store.PruneOptions{Before: t0.Add(24 * time.Hour), By: "test"})
+		done <- result{res, err}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if a, err := s.Anchor(ctx); err == nil && a != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the prune recorded no anchor within 20s")
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.Append(actx, writes(ev(eventlog.TypeEdit, "bob", "Note", "during"))); err != nil {
+		t.Fatalf("an append while the prune waits for a reader: %v", err)
+	}
+	if _, err := s.Get(actx, 114_710); err != nil {
+		t.Fatalf("a read while the prune waits for a reader: %v", err)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the prune ended while a reader held its partition: %+v, %v", r.res, r.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Get(&n, `SELECT COUNT(*) FROM events WHERE id <= 100`); err != nil || n != 100 {
+		t.Errorf("the reader's second read, in its snapshot = %d, %v; want the same 100", n, err)
+	}
+	tx.Commit()
+	select {
+	case r := <-done:
+		if r.err != nil || r.res.Removed != 65_536 || len(r.res.Partitions) != 1 {
+			t.Errorf("the prune after the reader ended = %+v, %v; want the first partition dropped", r.res, r.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the prune did not end within 30s of the reader")
+	}
+	checkVerifiesFromAnchor(t, s, 65_536)
+	var attached int
+	if err := reader.Get(&attached, `SELECT COUNT(*) FROM pg_catalog.pg_inherits WHERE inhparent = 'events'::regclass`); err != nil || attached != 3 {
+		t.Errorf("partitions after the prune: %d, %v; want the second, the spare and one added ahead", attached, err)
 	}
 }

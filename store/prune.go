@@ -311,6 +311,11 @@ func (s *Store) dropPartitions(ctx context.Context, through int64, progress func
 		FROM log_partitions p WHERE p.end_id - 1 <= $1 ORDER BY p.first_id`, through); err != nil {
 		return nil, 0, fmt.Errorf("prune: list partitions: %w", err)
 	}
+	if len(parts) > 0 {
+		if err := s.extendIfNear(ctx, progress); err != nil {
+			return nil, 0, err
+		}
+	}
 	for _, p := range parts {
 		q := pq.QuoteIdentifier(p.Name)
 		switch {
@@ -337,6 +342,32 @@ func (s *Store) dropPartitions(ctx context.Context, through int64, progress func
 		removed += n
 	}
 	return dropped, removed, nil
+}
+
+// extendIfNear adds a partition when the head is within a quarter of the
+// spare partition's width of reaching it. Appends add one themselves when
+// they reach it, but that waits while a detach is under way, and a detach
+// waits for the readers of its partition: made now, the appends of the
+// next while do not wait for them.
+func (s *Store) extendIfNear(ctx context.Context, progress func(string, ...any)) error {
+	var b struct {
+		Head  int64 `db:"last_id"`
+		First int64 `db:"first_id"`
+		End   int64 `db:"end_id"`
+	}
+	if err := s.w.GetContext(ctx, &b, `SELECT h.last_id, p.first_id, p.end_id FROM log_head h,
+		(SELECT first_id, end_id FROM log_partitions ORDER BY first_id DESC LIMIT 1) p WHERE h.id = 1`); err != nil {
+		return fmt.Errorf("prune: read the partitions ahead: %w", err)
+	}
+	if b.Head < b.First-(b.End-b.First)/4 {
+		return nil
+	}
+	var from int64
+	if err := s.w.GetContext(ctx, &from, `SELECT eventlog_extend_partitions($1)`, b.First); err != nil {
+		return fmt.Errorf("prune: add a partition ahead of the head: %w", err)
+	}
+	progress("added a partition ahead of the head, from id %d", from)
+	return nil
 }
 
 // dropDetached subtracts a detached partition's entries from the counts
