@@ -45,6 +45,12 @@ computes the Merkle tree of the entries; from a server it checks a
 consistency proof to the server's newest checkpoint. --from and --to limit the
 check to a range of ids. Progress goes to standard error on long runs.
 
+After a prune (eventlog prune), the check starts from the prune's anchor:
+the first entry kept must follow the last one removed, whose hash the
+anchor recorded, and with --checkpoint the tree's root is computed from the
+anchor's subtree hashes and the entries kept, so a checkpoint signed before
+the prune still checks; one that lies within the pruned part cannot be.
+
 On success it prints the last id checked and its hash, in base64 as the
 API and "eventlog get" show it: kept somewhere else,
 that hash lets a later check show that nothing up to that id was rewritten,
