@@ -1,5 +1,7 @@
 package store
 
+import "github.com/eventlog/eventlog"
+
 // AppendsAt returns how many appends s made in one statement (appendAt).
 func AppendsAt(s *Store) int64 { return s.appendsAt.Load() }
 
@@ -17,3 +19,6 @@ func ForgetHead(s *Store) { s.forgetHead() }
 // SetAfterAnchor makes Prune call f after recording its anchor, and stop
 // there when f returns an error, as a killed prune would.
 func SetAfterAnchor(s *Store, f func() error) { s.afterAnchor = f }
+
+// WhereOf returns the conditions and arguments List uses for f.
+func WhereOf(s *Store, f eventlog.Filter) ([]string, []any) { return s.where(f) }

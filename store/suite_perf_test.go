@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/store"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 )
@@ -21,6 +23,56 @@ var perfTests = []struct {
 	{"BatchSizesRoundTrip", testBatchSizes},
 	{"TimesNeverGoBack", testTimesNeverGoBack},
 	{"TimeRangeWithUnorderedTimes", testUnorderedTimes},
+	{"SourceFilterUsesChildrenIndex", testSourceIndex},
+}
+
+// testSourceIndex checks that a filter on a source entry uses the index of
+// children, which holds no entry with source 0, also in a plan made for
+// any value of the parameter (a prepared statement's generic plan).
+func testSourceIndex(t *testing.T, b backend) {
+	dsn := b.newDSN(t)
+	s := open(t, dsn, nil)
+	mustAppend(t, s, ev(eventlog.TypeEdit, "a", "T", "1"))
+	five := int64(5)
+	where, _ := store.WhereOf(s, eventlog.Filter{SourceID: &five})
+	db := sqlx.MustOpen(b.driver, b.rawDSN(dsn))
+	defer db.Close()
+	q := `SELECT id FROM events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id DESC LIMIT 50`
+	var plan []string
+	if b.driver == "postgres" {
+		conn, err := db.Connx(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, stmt := range []string{`SET enable_seqscan = off`, `SET plan_cache_mode = force_generic_plan`,
+			`PREPARE by_source AS ` + strings.ReplaceAll(q, "?", "$1")} {
+			if _, err := conn.ExecContext(context.Background(), stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		if err := conn.SelectContext(context.Background(), &plan, `EXPLAIN EXECUTE by_source(5)`); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		rows, err := db.Query(`EXPLAIN QUERY PLAN `+q, five)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+	}
+	text := strings.Join(plan, "\n")
+	if !strings.Contains(text, "Index Cond: (source_id = ") && !strings.Contains(text, "INDEX events_source (source_id=?)") {
+		t.Errorf("the filter on a source does not use the index of children:\n%s", text)
+	}
 }
 
 // testBatchSizes writes batches of the sizes that take each path (one
