@@ -66,9 +66,13 @@ func (e *FanoutError) Error() string {
 type PrunedError struct {
 	Through int64  // the last id removed
 	What    string // what could not be answered, such as "entry 12"
+	Hint    string // what the caller can do instead, if anything
 }
 
 func (e *PrunedError) Error() string {
-	return fmt.Sprintf("%s: entries up to id %d were pruned (removed by retention); ask about later entries, or keep checkpoints newer than the prune",
-		e.What, e.Through)
+	msg := fmt.Sprintf("%s: entries up to id %d were pruned (removed by retention)", e.What, e.Through)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }

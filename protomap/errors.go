@@ -28,7 +28,7 @@ func ErrorInfoFromError(err error) *errdetails.ErrorInfo {
 	switch {
 	case errors.As(err, &pruned):
 		return &errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonPruned, Metadata: map[string]string{
-			"through_id": strconv.FormatInt(pruned.Through, 10), "what": pruned.What,
+			"through_id": strconv.FormatInt(pruned.Through, 10), "what": pruned.What, "hint": pruned.Hint,
 		}}
 	case errors.As(err, &conflict):
 		return &errdetails.ErrorInfo{Domain: ErrorDomain, Reason: ReasonKeyConflict, Metadata: map[string]string{
@@ -59,7 +59,7 @@ func ErrorFromErrorInfo(info *errdetails.ErrorInfo) error {
 		return &eventlog.KeyConflictError{Key: md["idempotency_key"], ID: id, Field: md["field"]}
 	case ReasonPruned:
 		through, _ := strconv.ParseInt(md["through_id"], 10, 64)
-		return &eventlog.PrunedError{Through: through, What: md["what"]}
+		return &eventlog.PrunedError{Through: through, What: md["what"], Hint: md["hint"]}
 	case ReasonFanout:
 		limit, _ := strconv.Atoi(md["limit"])
 		return &eventlog.FanoutError{Limit: limit, Source: eventlog.ObjectRef{ContentType: md["content_type"], ObjectID: md["object_id"]}}

@@ -15,7 +15,7 @@ func TestErrorInfoRoundTrip(t *testing.T) {
 		eventlog.ErrOutcomeUnknown,
 		&eventlog.KeyConflictError{Key: "k", ID: 42, Field: "event.details"},
 		&eventlog.FanoutError{Limit: 100, Source: eventlog.ObjectRef{ContentType: "Note", ObjectID: "n1"}},
-		&eventlog.PrunedError{Through: 65536, What: "the tree over entries 1 to 16"},
+		&eventlog.PrunedError{Through: 65536, What: "the tree over entries 1 to 16", Hint: "keep newer checkpoints"},
 	} {
 		info := ErrorInfoFromError(err)
 		if info == nil {

@@ -662,6 +662,14 @@ func (s *Store) List(ctx context.Context, f eventlog.Filter, p eventlog.Page) (_
 	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
 	}
+	if p.Ascending && p.Cursor > 0 && (len(rows) == 0 || rows[0].ID > p.Cursor+1) {
+		// Going on from an entry that a prune has removed since would skip
+		// the others it removed without a word: say so instead.
+		if a, err := readAnchor(ctx, s.r); err == nil && a != nil && p.Cursor < a.ThroughID {
+			return nil, &eventlog.PrunedError{Through: a.ThroughID, What: fmt.Sprintf("entries after %d", p.Cursor),
+				Hint: fmt.Sprintf("to go on from the first entry kept, resume with after_id=%d", a.ThroughID)}
+		}
+	}
 	out := make([]eventlog.Event, len(rows))
 	for i := range rows {
 		e, err := rows[i].event()

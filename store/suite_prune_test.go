@@ -186,6 +186,18 @@ func testPrune(t *testing.T, b backend) {
 		t.Errorf("ConsistencyProof from inside the pruned range = %v, want a PrunedError", err)
 	}
 
+	// Reading on from inside the pruned part is refused, not moved past
+	// the removed entries without a word; from the anchor it goes on.
+	if _, err := s.List(ctx, eventlog.Filter{}, eventlog.Page{Cursor: 10, Ascending: true, Limit: 5}); !errors.As(err, &pruned) || pruned.Through != want {
+		t.Errorf("List after a pruned entry = %v, want a PrunedError through %d", err, want)
+	}
+	if got, err := s.List(ctx, eventlog.Filter{}, eventlog.Page{Cursor: want, Ascending: true, Limit: 1}); err != nil || len(got) != 1 || got[0].ID != want+1 {
+		t.Errorf("List after the anchor = %v, %v; want entry %d", ids(got), err, want+1)
+	}
+	if got, err := s.List(ctx, eventlog.Filter{}, eventlog.Page{Cursor: want + 5, Limit: 10}); err != nil || len(got) != 4 {
+		t.Errorf("List newest first down to the anchor = %v, %v; want the 4 entries kept below %d", ids(got), err, want+5)
+	}
+
 	// The log goes on; a second prune with the same cutoff has nothing to
 	// do; entries after the anchor still cannot be removed.
 	appendMany(t, s, 10, "later")

@@ -208,7 +208,8 @@ func (s *Store) nodeHashes(ctx context.Context, q sqlx.QueryerContext, ids []com
 				h, ok := leaves[int64(leaf)+1]
 				if !ok {
 					if a, err := readAnchor(ctx, q); err == nil && a != nil && int64(leaf)+1 <= a.ThroughID {
-						return nil, &eventlog.PrunedError{Through: a.ThroughID, What: fmt.Sprintf("the tree over entries %d to %d", begin+1, end)}
+						return nil, &eventlog.PrunedError{Through: a.ThroughID, What: fmt.Sprintf("the tree over entries %d to %d", begin+1, end),
+							Hint: "proofs need entries that are kept: ask about later entries, and check checkpoints made after the prune"}
 					}
 					return nil, &eventlog.CorruptError{ID: int64(leaf) + 1, Problem: "missing: an entry of the Merkle tree is not in the log"}
 				}

@@ -40,8 +40,10 @@ entry is refused with FAILED_PRECONDITION, naming the prune.
 
 Prune never waits for a stream subscriber or an export: they read the live
 end of the log or move forward through it, and retention removes only what
-is older than its cutoff. A reader whose position is in the removed part
-sees the entries that remain.
+is older than its cutoff. A reader that goes on from an entry that was
+removed (a stream resuming, an export, a listing with after_id) is told so,
+FAILED_PRECONDITION with reason PRUNED and where to resume, rather than
+skipping the removed entries unawares.
 
 Run it as the owner of the tables (as for "eventlog grant"): the service's
 role may not remove entries. It is safe to run while servers append, and

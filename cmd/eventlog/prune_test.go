@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlog/eventlog"
+	"github.com/eventlog/eventlog/client"
 	"github.com/eventlog/eventlog/internal/pgtest"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	"github.com/eventlog/eventlog/store"
@@ -148,5 +150,40 @@ func testPrune(t *testing.T, db string, old int, want int64) {
 	}
 	if _, err := c.GetInclusionProof(ctx, &eventlogv1.GetInclusionProofRequest{Id: want + 1, TreeSize: total}); err != nil {
 		t.Errorf("GetInclusionProof of the first kept entry = %v", err)
+	}
+
+	// A reader going on from inside the pruned part is told, not moved on
+	// silently past what it did not see; one from the start, or from the
+	// anchor, reads the entries kept.
+	five := int64(5)
+	_, err = c.ListEvents(ctx, &eventlogv1.ListEventsRequest{AfterId: &five, OrderBy: "id asc"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), fmt.Sprintf("resume with after_id=%d", want)) {
+		t.Errorf("ListEvents after a pruned entry = %v, want FailedPrecondition saying where to resume", err)
+	}
+	cl, err := client.Dial(ctx, ts.addr, client.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, err := range cl.Follow(fctx, eventlog.Filter{}, 5) {
+		var pruned *eventlog.PrunedError
+		if !errors.As(err, &pruned) || pruned.Through != want {
+			t.Errorf("Follow from a pruned entry = %v, want a PrunedError through %d", err, want)
+		}
+		break
+	}
+	for e, err := range cl.Follow(fctx, eventlog.Filter{}, 0) {
+		if err != nil || e.ID != want+1 {
+			t.Errorf("Follow from the start after the prune = %d, %v; want the first entry kept, %d", e.ID, err, want+1)
+		}
+		break
+	}
+	for e, err := range cl.Follow(fctx, eventlog.Filter{}, want) {
+		if err != nil || e.ID != want+1 {
+			t.Errorf("Follow from the anchor = %d, %v; want %d", e.ID, err, want+1)
+		}
+		break
 	}
 }
