@@ -27,7 +27,7 @@ type composeFile struct {
 
 type composeService struct {
 	Image       string            `yaml:"image"`
-	Build       map[string]string `yaml:"build"`
+	Build       composeBuild      `yaml:"build"`
 	Entrypoint  []string          `yaml:"entrypoint"`
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
@@ -73,6 +73,13 @@ func (v *composeVolumes) UnmarshalYAML(n *yaml.Node) error {
 		*v = append(*v, short)
 	}
 	return nil
+}
+
+// composeBuild is a service's build section.
+type composeBuild struct {
+	Context    string            `yaml:"context"`
+	Dockerfile string            `yaml:"dockerfile"`
+	Args       map[string]string `yaml:"args"`
 }
 
 // composeImages are the services that run an image of someone else's, not
@@ -168,11 +175,17 @@ func TestComposeFile(t *testing.T) {
 		if composeImages[name] {
 			continue
 		}
-		if s.Image == "" || s.Build["dockerfile"] != "deploy/Dockerfile" {
-			t.Errorf("%s: image %q built from %q, want the image of deploy/Dockerfile", name, s.Image, s.Build["dockerfile"])
+		if s.Image == "" || s.Build.Dockerfile != "deploy/Dockerfile" {
+			t.Errorf("%s: image %q built from %q, want the image of deploy/Dockerfile", name, s.Image, s.Build.Dockerfile)
 		}
 		if !strings.Contains(dockerfile, "-t "+s.Image+" ") {
 			t.Errorf("%s: image %q is not the name deploy/Dockerfile says to build", name, s.Image)
+		}
+		// A pinned release, stamped into the binary as its version.
+		if _, tag, _ := strings.Cut(s.Image, ":"); tag == "" || tag == "latest" {
+			t.Errorf("%s: image %q, want a pinned release tag, not latest", name, s.Image)
+		} else if s.Build.Args["VERSION"] != tag {
+			t.Errorf("%s: built with VERSION %q, want the image's tag %q", name, s.Build.Args["VERSION"], tag)
 		}
 		if len(s.Command) > 0 && s.Command[0] == "serve" {
 			servers = append(servers, name)
