@@ -61,6 +61,13 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The one writing connection keeps up to 64 MiB of pages (SQLite's
+		// default is 2 MiB). Entries about many objects, as real traffic
+		// is, insert all over the object and actor indexes, not at their
+		// right edge: with the default cache, 1,000-entry batches over a
+		// skewed choice of 100,000 objects took 2.0-2.5x the time per
+		// entry of batches of ever-new object ids; with this one, 1.3x.
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

@@ -89,7 +89,7 @@ func runSuite(t *testing.T, b backend) {
 	}
 }
 
-func open(t *testing.T, dsn string, c *clock) *store.Store {
+func open(t testing.TB, dsn string, c *clock) *store.Store {
 	t.Helper()
 	cfg := store.Config{DSN: dsn}
 	if c != nil {
