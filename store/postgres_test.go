@@ -597,6 +597,15 @@ func TestPostgresPruneWaitsForReadersWithoutBlocking(t *testing.T) {
 		t.Fatalf("the reader's first read = %d, %v", n, err)
 	}
 
+	// One prune at a time.
+	other := reader.MustBegin()
+	other.MustExec(`SELECT pg_advisory_lock(hashtext('eventlog_prune'))`)
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: t0.Add(24 * time.Hour)}); err == nil || !strings.Contains(err.Error(), "another prune") {
+		t.Errorf("Prune while another runs = %v, want it refused", err)
+	}
+	other.MustExec(`SELECT pg_advisory_unlock(hashtext('eventlog_prune'))`)
+	other.Rollback()
+
 	type result struct {
 		res store.PruneResult
 		err error

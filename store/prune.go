@@ -122,6 +122,22 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (res PruneResult, 
 	if opts.Progress == nil {
 		opts.Progress = func(string, ...any) {}
 	}
+	if s.d == postgres {
+		// One prune at a time: two would detach the same partitions.
+		conn, err := s.w.Connx(ctx)
+		if err != nil {
+			return res, fmt.Errorf("%w: prune: %v", eventlog.ErrUnavailable, err)
+		}
+		defer conn.Close()
+		var ok bool
+		if err := conn.GetContext(ctx, &ok, `SELECT pg_try_advisory_lock(hashtext('eventlog_prune'))`); err != nil {
+			return res, fmt.Errorf("prune: %w", err)
+		}
+		if !ok {
+			return res, errors.New("prune: another prune of this database is running; try again when it has finished")
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('eventlog_prune'))`)
+	}
 	prev, err := readAnchor(ctx, s.w)
 	if err != nil {
 		return res, err
