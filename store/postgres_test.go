@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -652,5 +655,85 @@ func TestPostgresPruneWaitsForReadersWithoutBlocking(t *testing.T) {
 	var attached int
 	if err := reader.Get(&attached, `SELECT COUNT(*) FROM pg_catalog.pg_inherits WHERE inhparent = 'events'::regclass`); err != nil || attached != 3 {
 		t.Errorf("partitions after the prune: %d, %v; want the second, the spare and one added ahead", attached, err)
+	}
+}
+
+// A log written before partitions (schema 0007) is migrated in place: its
+// table becomes the first partition, the chain still verifies, an
+// idempotency key written before still replays, appends go on after it,
+// and a prune later drops it.
+func TestPostgresMigrateToPartitions(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t, pgtest.URL(t))
+	db := sqlx.MustOpen("postgres", dsn)
+	defer db.Close()
+	db.MustExec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`)
+	files, err := filepath.Glob("migrations/postgres/*.sql")
+	if err != nil || len(files) < 8 {
+		t.Fatalf("migrations: %v, %v", files, err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		v, _ := strconv.Atoi(name[:4])
+		if v > 7 {
+			break
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.MustExec(string(body))
+		db.MustExec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, v, name)
+	}
+
+	// 100 entries, as version 0007 wrote them, the last with a key.
+	prev := eventlog.GenesisHash
+	const n = 100
+	for i := 1; i <= n; i++ {
+		e := ev(eventlog.TypeEdit, "Alice", "Note", fmt.Sprint(i))
+		e.ID, e.Time = int64(i), t0.Add(time.Duration(i)*time.Second)
+		if i == n {
+			e.IdempotencyKey = "before"
+		}
+		eventlog.Seal(prev, &e)
+		prev = e.Hash
+		var key any
+		if e.IdempotencyKey != "" {
+			key = e.IdempotencyKey
+		}
+		db.MustExec(`INSERT INTO events (id, time, occurred_time, event_type, actor_id, actor_name, actor_kind, content_type, object_id,
+			object_repr, details, source_id, req_remote_addr, req_method, req_path, req_protocol, req_status, req_user_agent,
+			req_request_id, idempotency_key, hash, prev_hash, actor_id_fold, actor_name_fold, content_type_fold)
+			VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', '', '', '', 0, '', '', $11, $12, $13, $14, $15, $16)`,
+			e.ID, e.Time, e.Type.String(), e.Actor.ID, e.Actor.Name, e.Actor.Kind.String(), e.ContentType, e.ObjectID,
+			e.ObjectRepr, string(e.Details), key, e.Hash, e.PrevHash,
+			strings.ToLower(e.Actor.ID), strings.ToLower(e.Actor.Name), strings.ToLower(e.ContentType))
+	}
+	db.MustExec(`UPDATE log_head SET last_id = $1, last_hash = $2, last_time = $3, times_ordered = TRUE WHERE id = 1`,
+		n, prev, t0.Add(n*time.Second))
+
+	s := open(t, dsn, &clock{now: t0.Add(time.Hour)})
+	if res, err := eventlog.VerifyChain(ctx, s, eventlog.VerifyOptions{}); err != nil || res.Break != nil || res.Checked != n {
+		t.Fatalf("VerifyChain after the migration = %+v, %v", res, err)
+	}
+	var parts []string
+	if err := db.Select(&parts, `SELECT name FROM log_partitions ORDER BY first_id`); err != nil || len(parts) != 2 || parts[0] != "events_from_1" {
+		t.Fatalf("partitions after the migration = %v, %v; want the old table and a spare one", parts, err)
+	}
+	again := ev(eventlog.TypeEdit, "Alice", "Note", fmt.Sprint(n))
+	again.IdempotencyKey = "before"
+	out, err := s.Append(ctx, writes(again))
+	if err != nil || !out[0].Replayed || out[0].Event.ID != n {
+		t.Fatalf("a key written before the migration, sent again = %+v, %v; want entry %d replayed", out, err, n)
+	}
+	got := mustAppend(t, s, ev(eventlog.TypeCreate, "bob", "Note", "after"))
+	if got[0].ID != n+1 || !bytes.Equal(got[0].PrevHash, prev) {
+		t.Errorf("the first append after the migration: id %d, prev %x; want %d after %x", got[0].ID, got[0].PrevHash, n+1, prev)
+	}
+	if got := listAll(t, s, eventlog.Filter{Actor: "alice"}); len(got) != n {
+		t.Errorf("the actor filter finds %d of the old entries, want %d", len(got), n)
+	}
+	if res, err := eventlog.VerifyChain(ctx, s, eventlog.VerifyOptions{}); err != nil || res.Break != nil || res.Checked != n+1 {
+		t.Errorf("VerifyChain after an append = %+v, %v", res, err)
 	}
 }
