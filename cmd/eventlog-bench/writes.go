@@ -81,10 +81,16 @@ type calls struct {
 	c   eventlogv1.EventLogServiceClient
 	h   healthpb.HealthClient
 	seq atomic.Int64
+	gen func(i int) *eventlogv1.Event // the i-th entry written
 }
 
 func newCalls(p *serverProc) *calls {
-	return &calls{c: eventlogv1.NewEventLogServiceClient(p.cc), h: healthpb.NewHealthClient(p.cc)}
+	return &calls{c: eventlogv1.NewEventLogServiceClient(p.cc), h: healthpb.NewHealthClient(p.cc), gen: genEvent}
+}
+
+// realistic returns the calls on the same server with realistic traffic.
+func (c *calls) realistic() *calls {
+	return &calls{c: c.c, h: c.h, gen: genRealEvent}
 }
 
 func (c *calls) health(ctx context.Context, _ int) (int, error) {
@@ -99,7 +105,7 @@ func (c *calls) logEvent(ctx context.Context, n int) (int, error) {
 // logEventIn writes one entry per call, its response in view.
 func (c *calls) logEventIn(view eventlogv1.EventView) op {
 	return func(ctx context.Context, _ int) (int, error) {
-		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: genEvent(int(c.seq.Add(1))), View: view})
+		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: c.gen(int(c.seq.Add(1))), View: view})
 		return 1 + int(resp.GetChildCount()), err
 	}
 }
@@ -108,7 +114,7 @@ func (c *calls) logEventIn(view eventlogv1.EventView) op {
 // the count.
 func (c *calls) logEventOn(contentType, objectID string) op {
 	return func(ctx context.Context, _ int) (int, error) {
-		e := genEvent(int(c.seq.Add(1)))
+		e := c.gen(int(c.seq.Add(1)))
 		e.EventType = eventlogv1.EventType_EVENT_TYPE_EDIT
 		e.ContentType, e.ObjectId = contentType, objectID
 		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: e})
@@ -122,7 +128,7 @@ func (c *calls) logEvents(n int) op {
 		first := int(c.seq.Add(int64(n))) - n
 		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n)}
 		for i := range req.Requests {
-			req.Requests[i] = &eventlogv1.LogEventRequest{Event: genEvent(first + i)}
+			req.Requests[i] = &eventlogv1.LogEventRequest{Event: c.gen(first + i)}
 		}
 		resp, err := c.c.LogEvents(ctx, req)
 		return len(resp.GetResponses()), err
@@ -140,6 +146,11 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes}
 	basic := &trial{name: "LogEvent, basic view", clients: b.cfg.clients, do: c.logEventIn(eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes}
 	trials := []*trial{ceiling, logEvent, basic}
+	var real *trial
+	if b.cfg.realistic {
+		real = &trial{name: "LogEvent, realistic traffic", clients: b.cfg.clients, do: c.realistic().logEvent, cpu: p.cpuTimes}
+		trials = append(trials, real)
+	}
 	if raw != nil {
 		trials = append(trials, raw)
 	}
@@ -209,6 +220,10 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 			Baseline: "full view", BaseVal: logCPU.parts()[i]})
 	}
 
+	if real != nil {
+		b.addRealistic(section, "LogEvent, "+n+" clients", real, logEvent)
+	}
+
 	// Light load: one client.
 	ceiling1 := &trial{name: "no-op call (health check)", clients: 1, do: c.health}
 	logEvent1 := &trial{name: "LogEvent", clients: 1, do: c.logEvent}
@@ -225,6 +240,29 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 	b.add(figure{Section: section, Name: "LogEvent, 1 client", Value: logEvent1.rate(), Unit: "entries/s",
 		Baseline: "no-op call, 1 client", BaseVal: ceiling1.rate()})
 	return logEvent, nil
+}
+
+// addRealistic adds the figures of a write with realistic traffic beside
+// the same write with the generated entries: its rate and the CPU per entry
+// of the server and (when measured) PostgreSQL. SQLite's rate has a target:
+// it should not depend much on where in its indexes the entries land.
+func (b *bench) addRealistic(section, name string, real, unique *trial) {
+	f := figure{Section: section, Name: name + ", realistic traffic", Value: real.rate(), Unit: "entries/s",
+		Baseline: "generated entries (4 objects)", BaseVal: unique.rate()}
+	if section == "sqlite" {
+		f.Target = 0.8
+	}
+	b.add(f)
+	if real.cpu == nil {
+		return
+	}
+	realCPU, uniqueCPU := real.cpuPerEntry(), unique.cpuPerEntry()
+	b.add(figure{Section: section, Name: "CPU per entry of " + name + ", realistic, server", Value: realCPU.Server, Unit: "s",
+		Baseline: "generated entries", BaseVal: uniqueCPU.Server})
+	if section == "postgres" {
+		b.add(figure{Section: section, Name: "CPU per entry of " + name + ", realistic, PostgreSQL", Value: realCPU.Postgres, Unit: "s",
+			Baseline: "generated entries", BaseVal: uniqueCPU.Postgres})
+	}
 }
 
 func (b *bench) postgresWrites(ctx context.Context) error {
@@ -269,7 +307,14 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	}
 	defer lg.close()
 	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes}
-	err = b.interleave(ctx, section, []*trial{batch, copyIn, multi, logger}, func(t *trial, start bool) {
+	trials := []*trial{batch, copyIn, multi, logger}
+	var batchReal, copyReal *trial
+	if b.cfg.realistic {
+		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes}
+		copyReal = &trial{name: "raw COPY, 1000 rows/tx, realistic traffic", clients: b.cfg.batchClients, do: raw.copyInOf(1000, realRow), cpu: p.cpuTimes}
+		trials = append(trials, batchReal, copyReal)
+	}
+	err = b.interleave(ctx, section, trials, func(t *trial, start bool) {
 		if t == logger && !start {
 			lg.flush(ctx) // the backlog is not the next trial's
 		}
@@ -306,6 +351,13 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 			Baseline: "raw COPY", BaseVal: copyCPU.parts()[i]})
 	}
 	b.add(figure{Section: section, Name: "CPU per entry of LogEvents, server", Value: batchCPU.Server, Unit: "s"})
+	if batchReal != nil {
+		b.addRealistic(section, "LogEvents 1000/call, "+bc+" clients", batchReal, batch)
+		b.add(figure{Section: section, Name: copyReal.name + ", " + bc + " conns", Value: copyReal.rate(), Unit: "entries/s",
+			Baseline: copyIn.name, BaseVal: copyIn.rate()})
+		b.add(figure{Section: section, Name: "CPU per row of raw COPY, realistic, PostgreSQL", Value: copyReal.cpuPerEntry().Postgres, Unit: "s",
+			Baseline: "generated rows", BaseVal: copyCPU.Postgres})
+	}
 
 	// Propagation: every write on the source object has 10 children.
 	rels := &eventlogv1.PutRelationsRequest{}
@@ -394,7 +446,10 @@ func (r *rawPG) insert(rows int) op {
 }
 
 // copyIn writes rows rows per transaction with COPY.
-func (r *rawPG) copyIn(rows int) op {
+func (r *rawPG) copyIn(rows int) op { return r.copyInOf(rows, rawRow) }
+
+// copyInOf is copyIn of the rows that row generates.
+func (r *rawPG) copyInOf(rows int, row func(id int64, i int, timeArg func(time.Time) any) []any) op {
 	return func(ctx context.Context, w int) (int, error) {
 		first := r.next.Add(int64(rows)) - int64(rows) + 1
 		tx, err := r.conns[w].BeginTx(ctx, nil)
@@ -407,7 +462,7 @@ func (r *rawPG) copyIn(rows int) op {
 			return 0, err
 		}
 		for i := range rows {
-			if _, err := st.ExecContext(ctx, rawRow(first+int64(i), int(first)+i, pgTime)...); err != nil {
+			if _, err := st.ExecContext(ctx, row(first+int64(i), int(first)+i, pgTime)...); err != nil {
 				return 0, err
 			}
 		}
