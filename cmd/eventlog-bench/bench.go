@@ -66,6 +66,11 @@ func newBench(cfg config, stdout, stderr io.Writer) (*bench, error) {
 		}
 		b.dir, b.rmDir = d, true
 	}
+	if cfg.profile != "" {
+		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+			return nil, fmt.Errorf("--profile: %w", err)
+		}
+	}
 	if cfg.pgURL != "" {
 		db, err := sqlx.Open("postgres", cfg.pgURL)
 		if err != nil {

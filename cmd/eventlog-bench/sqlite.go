@@ -22,7 +22,7 @@ func (b *bench) sqliteWrites(ctx context.Context) error {
 	defer raw.close()
 
 	b.logf("%s: starting eventlog serve", section)
-	p, err := startServer(ctx, b.cfg.eventlog, path)
+	p, err := b.startServer(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -33,12 +33,12 @@ func (b *bench) sqliteWrites(ctx context.Context) error {
 
 	c := newCalls(p)
 	bc := strconv.Itoa(b.cfg.batchClients)
-	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes}
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes, srv: p}
 	rawBatch := &trial{name: "raw INSERT, 1000 rows/tx", clients: 1, do: raw.batch(1000, rawRow), cpu: p.cpuTimes}
 	trials := []*trial{batch, rawBatch}
 	var batchReal, rawReal *trial
 	if b.cfg.realistic {
-		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes}
+		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes, srv: p}
 		rawReal = &trial{name: "raw INSERT, 1000 rows/tx, realistic traffic", clients: 1, do: raw.batch(1000, realRow), cpu: p.cpuTimes}
 		trials = append(trials, batchReal, rawReal)
 	}

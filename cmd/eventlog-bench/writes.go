@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,8 @@ type trial struct {
 	samples []sample
 	// cpu, when set, reads the CPU time used so far (see cpuTimes).
 	cpu func() cpuTimes
+	// srv, when set, is the server measured: profiled with --profile.
+	srv *serverProc
 }
 
 // cpuPerEntry returns the median over the samples of the CPU time used
@@ -61,7 +64,19 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 			if around != nil {
 				around(t, true)
 			}
+			var profiled chan struct{}
+			if b.cfg.profile != "" && t.srv != nil && t.srv.debugAddr != "" {
+				profiled = make(chan struct{})
+				path := filepath.Join(b.cfg.profile, fmt.Sprintf("%s-%s-%d.pprof", section, fileName(t.name), r+1))
+				go func() {
+					defer close(profiled)
+					t.srv.profile(ctx, b.cfg.warmup, b.cfg.duration, path, b.logf)
+				}()
+			}
 			s, err := closedLoop(ctx, t.clients, b.cfg.warmup, b.cfg.duration, t.do, t.cpu)
+			if profiled != nil {
+				<-profiled
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -74,6 +89,16 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 		}
 	}
 	return nil
+}
+
+// fileName turns a trial's name into part of a file name.
+func fileName(name string) string {
+	return strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name), "-")
 }
 
 // calls returns the load operations on a server.
@@ -142,13 +167,13 @@ func (c *calls) logEvents(n int) op {
 // LogEvent trial at full load.
 func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *trial) (*trial, error) {
 	c := newCalls(p)
-	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health, cpu: p.cpuTimes}
-	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes}
-	basic := &trial{name: "LogEvent, basic view", clients: b.cfg.clients, do: c.logEventIn(eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes}
+	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health, cpu: p.cpuTimes, srv: p}
+	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes, srv: p}
+	basic := &trial{name: "LogEvent, basic view", clients: b.cfg.clients, do: c.logEventIn(eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes, srv: p}
 	trials := []*trial{ceiling, logEvent, basic}
 	var real *trial
 	if b.cfg.realistic {
-		real = &trial{name: "LogEvent, realistic traffic", clients: b.cfg.clients, do: c.realistic().logEvent, cpu: p.cpuTimes}
+		real = &trial{name: "LogEvent, realistic traffic", clients: b.cfg.clients, do: c.realistic().logEvent, cpu: p.cpuTimes, srv: p}
 		trials = append(trials, real)
 	}
 	if raw != nil {
@@ -285,7 +310,7 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	defer raw.close()
 
 	b.logf("%s: starting eventlog serve", section)
-	p, err := startServer(ctx, b.cfg.eventlog, dsn)
+	p, err := b.startServer(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -298,7 +323,7 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 
 	c := newCalls(p)
 	bc := strconv.Itoa(b.cfg.batchClients)
-	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes}
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes, srv: p}
 	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000), cpu: p.cpuTimes}
 	multi := &trial{name: "raw INSERT, 100 rows", clients: b.cfg.batchClients, do: raw.insert(100)}
 	lg, err := newLoggerCalls(ctx, p)
@@ -306,11 +331,11 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 		return err
 	}
 	defer lg.close()
-	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes}
+	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes, srv: p}
 	trials := []*trial{batch, copyIn, multi, logger}
 	var batchReal, copyReal *trial
 	if b.cfg.realistic {
-		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes}
+		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes, srv: p}
 		copyReal = &trial{name: "raw COPY, 1000 rows/tx, realistic traffic", clients: b.cfg.batchClients, do: raw.copyInOf(1000, realRow), cpu: p.cpuTimes}
 		trials = append(trials, batchReal, copyReal)
 	}
