@@ -114,8 +114,11 @@ func newCalls(p *serverProc) *calls {
 }
 
 // realistic returns the calls on the same server with realistic traffic.
-func (c *calls) realistic() *calls {
-	return &calls{c: c.c, h: c.h, gen: genRealEvent}
+func (c *calls) realistic() *calls { return c.with(genRealEvent) }
+
+// with returns the calls on the same server writing the entries of gen.
+func (c *calls) with(gen func(i int) *eventlogv1.Event) *calls {
+	return &calls{c: c.c, h: c.h, gen: gen}
 }
 
 func (c *calls) health(ctx context.Context, _ int) (int, error) {
