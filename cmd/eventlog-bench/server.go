@@ -29,9 +29,12 @@ type serverProc struct {
 	// debugAddr serves Go's profiler, when started with one (see
 	// bench.startServer).
 	debugAddr string
-	cc        *grpc.ClientConn
-	logs      *tailBuffer
-	done      chan error
+	// postmaster is the process id of the PostgreSQL server whose CPU
+	// time cpuTimes reads; 0: every PostgreSQL process.
+	postmaster int
+	cc         *grpc.ClientConn
+	logs       *tailBuffer
+	done       chan error
 }
 
 // startServer runs "eventlog serve" on db and waits until its health check
@@ -139,7 +142,7 @@ func (b *bench) startServer(ctx context.Context, db string, extra ...string) (*s
 	}
 	p, err := startServer(ctx, b.cfg.eventlog, db, extra...)
 	if p != nil {
-		p.debugAddr = debug
+		p.debugAddr, p.postmaster = debug, b.postmaster
 	}
 	return p, err
 }

@@ -229,6 +229,16 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 		}
 		b.add(f)
 	}
+	if raw != nil {
+		// The compass: what storing an entry costs the machine, server and
+		// database, against what PostgreSQL alone spends on the cheapest
+		// durable write of a row into the same table (each INSERT its own
+		// transaction, prepared, pgbench-style). Unlike the rates, it does
+		// not depend on the load generator's share of the processors.
+		rawCPU := raw.cpuPerEntry().Postgres
+		b.add(figure{Section: section, Name: "CPU per LogEvent, server + PostgreSQL, " + n + " clients", Value: logCPU.Server + logCPU.Postgres, Unit: "s",
+			Baseline: "PostgreSQL CPU per " + raw.name, BaseVal: rawCPU, Target: 1, AtMost: true})
+	}
 	if section == "postgres" || rssErr == nil {
 		note := ""
 		if rssErr != nil {
@@ -319,7 +329,7 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	}
 	defer p.stop()
 
-	single := &trial{name: "raw INSERT, 1 row, autocommit, " + strconv.Itoa(b.cfg.rawClients) + " conns", clients: b.cfg.rawClients, do: raw.insert(1)}
+	single := &trial{name: "raw INSERT, 1 row, autocommit, " + strconv.Itoa(b.cfg.rawClients) + " conns", clients: b.cfg.rawClients, do: raw.insert(1), cpu: p.cpuTimes}
 	if _, err := b.unary(ctx, section, p, single); err != nil {
 		return err
 	}
