@@ -94,7 +94,7 @@ func sqliteTime(t time.Time) any { return t.UnixMicro() }
 // batch inserts rows rows in one transaction with a prepared single-row
 // INSERT. One writer: SQLite has one at a time.
 func (r *rawSQLite) batch(rows int, row func(id int64, i int, timeArg func(time.Time) any) []any) op {
-	q := insertSQL(1, func(int) string { return "?" })
+	q := insertSQL("events", 1, func(int) string { return "?" })
 	return func(ctx context.Context, _ int) (int, error) {
 		tx, err := r.db.BeginTx(ctx, nil)
 		if err != nil {

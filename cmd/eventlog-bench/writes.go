@@ -152,9 +152,14 @@ func (c *calls) logEventOn(contentType, objectID string) op {
 
 // logEvents writes n entries per call.
 func (c *calls) logEvents(n int) op {
+	return c.logEventsIn(n, eventlogv1.EventView_EVENT_VIEW_UNSPECIFIED)
+}
+
+// logEventsIn writes n entries per call, the response in view.
+func (c *calls) logEventsIn(n int, view eventlogv1.EventView) op {
 	return func(ctx context.Context, _ int) (int, error) {
 		first := int(c.seq.Add(int64(n))) - n
-		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n)}
+		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n), View: view}
 		for i := range req.Requests {
 			req.Requests[i] = &eventlogv1.LogEventRequest{Event: c.gen(first + i)}
 		}
@@ -345,7 +350,8 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	}
 	defer lg.close()
 	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes, srv: p}
-	trials := []*trial{batch, copyIn, multi, logger}
+	batchBasic := &trial{name: "LogEvents, 1000 entries/call, basic view", clients: b.cfg.batchClients, do: c.logEventsIn(1000, eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes, srv: p}
+	trials := []*trial{batch, batchBasic, copyIn, multi, logger}
 	var batchReal, copyReal *trial
 	if b.cfg.realistic {
 		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes, srv: p}
@@ -389,6 +395,13 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 			Baseline: "raw COPY", BaseVal: copyCPU.parts()[i]})
 	}
 	b.add(figure{Section: section, Name: "CPU per entry of LogEvents, server", Value: batchCPU.Server, Unit: "s"})
+	basicCPU := batchBasic.cpuPerEntry()
+	b.add(figure{Section: section, Name: "LogEvents 1000/call basic view, " + bc + " clients", Value: batchBasic.rate(), Unit: "entries/s",
+		Baseline: "full view", BaseVal: batch.rate()})
+	for i, part := range cpuPartNames {
+		b.add(figure{Section: section, Name: "CPU per entry of LogEvents basic view, " + part, Value: basicCPU.parts()[i], Unit: "s",
+			Baseline: "full view", BaseVal: batchCPU.parts()[i]})
+	}
 	if batchReal != nil {
 		b.addRealistic(section, "LogEvents 1000/call, "+bc+" clients", batchReal, batch)
 		b.add(figure{Section: section, Name: copyReal.name + ", " + bc + " conns", Value: copyReal.rate(), Unit: "entries/s",
@@ -442,8 +455,20 @@ func newRawPG(ctx context.Context, dsn string, conns int) (*rawPG, error) {
 		}
 		r.conns = append(r.conns, c)
 	}
+	// The single-row INSERT is pgbench's kind of write: it goes to a copy
+	// of events with the same columns, constraints and indexes but without
+	// eventlog's triggers (the counts per hour), so that it measures what
+	// PostgreSQL itself spends on a durable row.
+	if _, err := r.conns[0].ExecContext(ctx, `CREATE TABLE `+rawSingleTable+` (LIKE events INCLUDING ALL)`); err != nil {
+		r.close()
+		return nil, fmt.Errorf("create %s: %w", rawSingleTable, err)
+	}
 	for _, rows := range []int{1, 100} {
-		q := insertSQL(rows, func(i int) string { return "$" + strconv.Itoa(i) })
+		table := "events"
+		if rows == 1 {
+			table = rawSingleTable
+		}
+		q := insertSQL(table, rows, func(i int) string { return "$" + strconv.Itoa(i) })
 		for _, c := range r.conns {
 			st, err := c.PrepareContext(ctx, q)
 			if err != nil {
@@ -514,11 +539,14 @@ func (r *rawPG) copyInOf(rows int, row func(id int64, i int, timeArg func(time.T
 	}
 }
 
-// insertSQL is a multi-row INSERT into events; param names the i-th
+// rawSingleTable is the table of the raw single-row INSERT.
+const rawSingleTable = "events_raw"
+
+// insertSQL is a multi-row INSERT into table; param names the i-th
 // parameter, from 1.
-func insertSQL(rows int, param func(i int) string) string {
+func insertSQL(table string, rows int, param func(i int) string) string {
 	var q strings.Builder
-	q.WriteString("INSERT INTO events (" + strings.Join(rawColumns, ", ") + ") VALUES ")
+	q.WriteString("INSERT INTO " + table + " (" + strings.Join(rawColumns, ", ") + ") VALUES ")
 	n := 0
 	for i := range rows {
 		if i > 0 {
