@@ -129,6 +129,7 @@ func (b *bench) run(ctx context.Context) error {
 		{"tree", b.treeWrites},
 		{"reads", b.reads},
 		{"metrics", b.metricsCost},
+		{"accesslog", b.accessLogCost},
 		{"export", b.exportRates},
 	}
 	for _, s := range sections {

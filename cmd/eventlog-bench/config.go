@@ -38,7 +38,7 @@ type config struct {
 	sections map[string]bool
 }
 
-var allSections = []string{"postgres", "sqlite", "tree", "reads", "metrics", "export"}
+var allSections = []string{"postgres", "sqlite", "tree", "reads", "metrics", "accesslog", "export"}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
