@@ -367,11 +367,22 @@ func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Wr
 // found by its idempotency key), the response carries sent rather than
 // parsing the stored form back.
 func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *eventlogv1.LogEventResponse {
+	return writtenInto(w, sent, canon, nil, &eventlogv1.LogEventResponse{})
+}
+
+// writtenInto is writtenToProto in resp, empty, with the entry's messages
+// from arena when it is not nil.
+func writtenInto(w *eventlog.Written, sent *structpb.Struct, canon []byte, arena *protomap.Arena, resp *eventlogv1.LogEventResponse) *eventlogv1.LogEventResponse {
 	details := sent
 	if len(canon) == 0 || !bytes.Equal(w.Event.Details, canon) {
 		details = protomap.DetailsToProto(w.Event.Details)
 	}
-	resp := &eventlogv1.LogEventResponse{Event: protomap.EventToProtoDetails(&w.Event, details), ChildCount: int64(len(w.Children))}
+	if arena != nil {
+		resp.Event = arena.EventToProtoDetails(&w.Event, details)
+	} else {
+		resp.Event = protomap.EventToProtoDetails(&w.Event, details)
+	}
+	resp.ChildCount = int64(len(w.Children))
 	if len(w.Children) > 0 {
 		resp.Children = make([]*eventlogv1.Event, len(w.Children))
 		for i := range w.Children {
@@ -426,8 +437,9 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 		}
 		return resp, nil
 	}
+	arena, resps := protomap.NewArena(len(out)), make([]eventlogv1.LogEventResponse, len(out))
 	for i := range out {
-		resp.Responses[i] = writtenToProto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details)
+		resp.Responses[i] = writtenInto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details, arena, &resps[i])
 	}
 	return resp, nil
 }
