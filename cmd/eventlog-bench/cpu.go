@@ -17,6 +17,11 @@ import (
 // and the processes of the PostgreSQL server measured.
 type cpuTimes struct {
 	Server, Client, Postgres float64
+	// Backends is the part of Postgres spent by the backends serving the
+	// measured database and by the WAL writer, which flushes their
+	// commits: without autovacuum, checkpoints and other databases'
+	// work. 0 when not measured.
+	Backends float64
 }
 
 var cpuPartNames = [3]string{"server", "load generator", "PostgreSQL"}
@@ -24,7 +29,7 @@ var cpuPartNames = [3]string{"server", "load generator", "PostgreSQL"}
 func (c cpuTimes) parts() [3]float64 { return [3]float64{c.Server, c.Client, c.Postgres} }
 
 func (c cpuTimes) sub(d cpuTimes) cpuTimes {
-	return cpuTimes{c.Server - d.Server, c.Client - d.Client, c.Postgres - d.Postgres}
+	return cpuTimes{c.Server - d.Server, c.Client - d.Client, c.Postgres - d.Postgres, c.Backends - d.Backends}
 }
 
 // clockTicks is the unit of /proc/PID/stat's times (USER_HZ), 100 on
@@ -40,7 +45,31 @@ func (p *serverProc) cpuTimes() cpuTimes {
 	c.Server = procCPU(strconv.Itoa(p.cmd.Process.Pid))
 	c.Client = selfCPU()
 	c.Postgres = postgresCPU(p.postmaster)
+	if p.backends != nil {
+		c.Backends = p.backends()
+	}
 	return c
+}
+
+// backendsCPU returns a function that reads the CPU time used so far by
+// the backends connected to database db and by the WAL writer, from
+// pg_stat_activity through admin; 0 when it cannot be read. A backend that
+// ends within a measured window takes its time with it: the connections
+// measured stay open.
+func backendsCPU(admin *sqlx.DB, db string) func() float64 {
+	return func() float64 {
+		var pids []int
+		err := admin.Select(&pids, `SELECT pid FROM pg_stat_activity
+			WHERE (datname = $1 AND backend_type = 'client backend') OR backend_type = 'walwriter'`, db)
+		if err != nil {
+			return 0
+		}
+		var sum float64
+		for _, pid := range pids {
+			sum += procCPU(strconv.Itoa(pid))
+		}
+		return sum
+	}
 }
 
 // selfCPU returns the CPU time this process used so far, in seconds.

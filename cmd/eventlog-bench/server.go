@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -32,9 +33,12 @@ type serverProc struct {
 	// postmaster is the process id of the PostgreSQL server whose CPU
 	// time cpuTimes reads; 0: every PostgreSQL process.
 	postmaster int
-	cc         *grpc.ClientConn
-	logs       *tailBuffer
-	done       chan error
+	// backends, when set, reads the CPU time of the backends serving
+	// the server's PostgreSQL database (see backendsCPU).
+	backends func() float64
+	cc       *grpc.ClientConn
+	logs     *tailBuffer
+	done     chan error
 }
 
 // startServer runs "eventlog serve" on db and waits until its health check
@@ -143,6 +147,9 @@ func (b *bench) startServer(ctx context.Context, db string, extra ...string) (*s
 	p, err := startServer(ctx, b.cfg.eventlog, db, extra...)
 	if p != nil {
 		p.debugAddr, p.postmaster = debug, b.postmaster
+		if name := pgDatabase(db); name != "" && b.admin != nil && b.postmaster != 0 {
+			p.backends = backendsCPU(b.admin, name)
+		}
 	}
 	return p, err
 }
@@ -177,6 +184,16 @@ func (p *serverProc) profile(ctx context.Context, wait, d time.Duration, path st
 	if err != nil {
 		logf("profile: %v", err)
 	}
+}
+
+// pgDatabase returns the database a postgres:// URL names, "" for
+// anything else (a SQLite file).
+func pgDatabase(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func freeAddr() (string, error) {
