@@ -31,7 +31,7 @@ test-python: ## the Python client's tests (clients/python) against a server buil
 	scripts/python-tests
 
 .PHONY: bench
-bench: ## measure performance against the machine's limits, PostgreSQL and SQLite (ARGS=--quick: under 2 minutes)
+bench: ## measure performance against the machine's limits, PostgreSQL and SQLite (ARGS=--quick: about 3 minutes)
 	$(GO) build -o $(BIN)/eventlog ./cmd/eventlog
 	$(GO) build -o $(BIN)/eventlog-bench ./cmd/eventlog-bench
 	EVENTLOG_TEST_PG_FSYNC=on scripts/with-postgres $(BIN)/eventlog-bench --eventlog $(BIN)/eventlog $(ARGS)

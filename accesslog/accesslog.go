@@ -77,7 +77,8 @@ const (
 
 // Config configures a Logger.
 type Config struct {
-	// Out receives the lines, one Write per line.
+	// Out receives the lines: whole lines, several in one Write when
+	// calls end faster than Out takes them, and never two Writes at once.
 	Out    io.Writer
 	Format Format
 	// Level is the least level written; slog.LevelInfo when nil.
@@ -90,16 +91,31 @@ type Config struct {
 }
 
 // Logger writes the access log. It is safe for concurrent use.
+//
+// A line is added to a buffer of lines waiting to be written. When no
+// Write to Out is under way, the call that added the line writes the
+// buffer itself, before it returns; otherwise it returns at once, and the
+// call that is writing takes the line with its next Write. Under load, the
+// lines of many calls go out in one Write, and only one call at a time
+// waits for Out; a lone call has its line written before it returns, so
+// nothing is left behind when the server stops.
 type Logger struct {
 	out     io.Writer
-	mu      sync.Mutex // serializes writes to out in the nginx format
+	mu      sync.Mutex // guards pending, spare and writing
+	pending []byte     // lines waiting for the next Write
+	spare   []byte     // the buffer of the last Write, for reuse
+	writing bool       // a call is writing; it takes pending when done
+	room    sync.Cond  // signalled when pending was taken (on mu)
 	json    slog.Handler
 	level   slog.Leveler
 	errLog  *slog.Logger
 	failing atomic.Bool
 	now     func() time.Time
 	hops    sync.Map // hop token -> *entry of the HTTP request waiting on the call
-	bufs    sync.Pool
+	// nhops counts the entries in hops: while it is 0, no call can be a
+	// hop, and calls skip looking for the token in their metadata.
+	nhops atomic.Int64
+	bufs  sync.Pool
 }
 
 // New returns a Logger writing to cfg.Out.
@@ -126,7 +142,44 @@ func New(cfg Config) *Logger {
 		b := make([]byte, 0, 256)
 		return &b
 	}
+	l.room.L = &l.mu
 	return l
+}
+
+// maxPending bounds the lines waiting for a Write: when Out is slower than
+// the calls, further calls wait for room rather than holding more.
+const maxPending = 1 << 20
+
+// maxSpare bounds the buffer kept for reuse between Writes.
+const maxSpare = 64 << 10
+
+// emit writes line, whole, with the lines of other calls (see Logger). It
+// reports the outcome of the Writes it makes.
+func (l *Logger) emit(line []byte) {
+	l.mu.Lock()
+	for len(l.pending) >= maxPending && l.writing {
+		l.room.Wait()
+	}
+	l.pending = append(l.pending, line...)
+	if l.writing {
+		l.mu.Unlock()
+		return
+	}
+	l.writing = true
+	for len(l.pending) > 0 {
+		buf := l.pending
+		l.pending, l.spare = l.spare[:0], nil
+		l.room.Broadcast()
+		l.mu.Unlock()
+		_, err := l.out.Write(buf)
+		l.reportWrite(err)
+		l.mu.Lock()
+		if cap(buf) <= maxSpare {
+			l.spare = buf[:0]
+		}
+	}
+	l.writing = false
+	l.mu.Unlock()
 }
 
 // entry is what the access log learns about a request while it runs.
@@ -182,6 +235,7 @@ func (l *Logger) newHop(e *entry) string {
 	defer e.mu.Unlock()
 	if e.hop == "" {
 		e.hop = rand.Text()
+		l.nhops.Add(1)
 		l.hops.Store(e.hop, e)
 	}
 	return e.hop
@@ -195,6 +249,7 @@ func (l *Logger) endHops(e *entry) {
 	e.mu.Unlock()
 	if hop != "" {
 		l.hops.Delete(hop)
+		l.nhops.Add(-1)
 	}
 }
 
@@ -234,6 +289,9 @@ func (l *Logger) write(ctx context.Context, r *record) {
 		return
 	}
 	bp := l.bufs.Get().(*[]byte)
+	// MESSAGE is last on the line and never empty: the line is formatted
+	// with an empty one ("-") and the message appended in its place,
+	// without a string of its own. It holds nothing that needs escaping.
 	b := eventlog.Line{
 		RemoteAddr: r.remote,
 		User:       r.user,
@@ -243,23 +301,18 @@ func (l *Logger) write(ctx context.Context, r *record) {
 		Protocol:   r.protocol,
 		Status:     r.status,
 		UserAgent:  r.userAgent,
-		Message:    r.message(),
 	}.AppendTo((*bp)[:0])
+	b = r.appendMessage(b[:len(b)-1])
 	b = append(b, '\n')
-	l.mu.Lock()
-	_, err := l.out.Write(b)
-	l.mu.Unlock()
-	l.reportWrite(err)
+	l.emit(b)
 	if cap(b) <= 64<<10 { // keep the pool's buffers small
 		*bp = b
 		l.bufs.Put(bp)
 	}
 }
 
-// message is the MESSAGE field of the nginx line.
-func (r *record) message() string {
-	var a [96]byte
-	b := a[:0]
+// appendMessage appends the MESSAGE field of the nginx line.
+func (r *record) appendMessage(b []byte) []byte {
 	if r.hasCode {
 		b = append(b, "grpc="...)
 		b = append(b, r.code.String()...)
@@ -271,8 +324,7 @@ func (r *record) message() string {
 		b = append(b, ' ')
 	}
 	b = append(b, "duration_ms="...)
-	b = strconv.AppendFloat(b, durationMS(r.duration), 'f', 3, 64)
-	return string(b)
+	return strconv.AppendFloat(b, durationMS(r.duration), 'f', 3, 64)
 }
 
 // durationMS is d in milliseconds, rounded to the microsecond.
@@ -302,17 +354,17 @@ func (l *Logger) writeJSON(ctx context.Context, level slog.Level, r *record) {
 		rec.AddAttrs(slog.String("grpc_code", r.code.String()))
 	}
 	rec.AddAttrs(slog.Float64("duration_ms", durationMS(r.duration)))
-	// The handler reports its write errors through errorReporter.
+	// The lines go out through errorReporter, which reports failures.
 	_ = l.json.Handle(ctx, rec)
 }
 
-// errorReporter is the JSON handler's writer: it reports failures.
+// errorReporter is the JSON handler's writer: it hands each line to emit,
+// which writes it with the others and reports failures.
 type errorReporter struct{ l *Logger }
 
 func (w errorReporter) Write(p []byte) (int, error) {
-	n, err := w.l.out.Write(p)
-	w.l.reportWrite(err)
-	return n, err
+	w.l.emit(p)
+	return len(p), nil
 }
 
 // reportWrite logs the first of a run of write failures, and the end of

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,5 +355,66 @@ func TestForgedHop(t *testing.T) {
 	}
 	if got := env.out.String(); !strings.Contains(got, "/grpc.health.v1.Health/Check HTTP/2\" 200") {
 		t.Errorf("log = %q, want the call logged as its own line", got)
+	}
+}
+
+// slowWriter takes its time over each Write and fails the test when two
+// Writes overlap.
+type slowWriter struct {
+	t      *testing.T
+	busy   atomic.Bool
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	if w.busy.Swap(true) {
+		w.t.Error("two Writes at once")
+	}
+	time.Sleep(200 * time.Microsecond)
+	w.mu.Lock()
+	w.buf.Write(p)
+	w.writes++
+	w.mu.Unlock()
+	w.busy.Store(false)
+	return len(p), nil
+}
+
+// Concurrent calls share Writes: every line arrives whole, once, and a
+// Write never overlaps another.
+func TestConcurrentLinesShareWrites(t *testing.T) {
+	out := &slowWriter{t: t}
+	l := New(Config{Out: out, Now: clock()})
+	info := &grpc.UnaryServerInfo{FullMethod: "/eventlog.v1.EventLogService/LogEvent"}
+	handler := func(ctx context.Context, req any) (any, error) { return req, nil }
+	const goroutines, calls = 16, 50
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				l.UnaryServerInterceptor(context.Background(), 1, info, handler)
+			}
+		}()
+	}
+	// A call that leaves its line to a Write under way returns before
+	// the line is written, but the call writing returns only when no line
+	// waits: once every call has returned, every line is out.
+	wg.Wait()
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	lines := strings.Split(strings.TrimSuffix(out.buf.String(), "\n"), "\n")
+	if len(lines) != goroutines*calls {
+		t.Fatalf("%d lines, want %d", len(lines), goroutines*calls)
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "- - - [") || !strings.Contains(line, `"POST /eventlog.v1.EventLogService/LogEvent HTTP/2" 200 "-" grpc=OK duration_ms=`) {
+			t.Fatalf("line %q", line)
+		}
+	}
+	if out.writes >= len(lines) {
+		t.Logf("%d Writes for %d lines: none shared", out.writes, len(lines))
 	}
 }

@@ -58,6 +58,9 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 // hopEntry returns the entry of the HTTP request that the call is made
 // for, or nil when it is a call of its own.
 func (l *Logger) hopEntry(ctx context.Context) *entry {
+	if l.nhops.Load() == 0 {
+		return nil
+	}
 	v := metadata.ValueFromIncomingContext(ctx, hopHeader)
 	if len(v) != 1 {
 		return nil

@@ -173,7 +173,11 @@ func (c *Committer) flush(batch []*write) {
 		batch[0].done <- writeResult{out, err}
 		return
 	}
-	var all []eventlog.Write
+	n := 0
+	for _, w := range batch {
+		n += len(w.writes)
+	}
+	all := make([]eventlog.Write, 0, n)
 	for _, w := range batch {
 		all = append(all, w.writes...)
 	}

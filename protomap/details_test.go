@@ -49,7 +49,8 @@ func TestCanonicalDetailsEqualsReference(t *testing.T) {
 	}
 	var numbers []*structpb.Value
 	for _, n := range []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1.5, 100, 1e20, 1e21, 123456789012345678901234.0, 1e-6, 1e-7, 9.99e-7,
-		5e-324, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 1 << 53, 1<<53 + 1, 12345.678e100, 3e-100, -2.5e-8} {
+		5e-324, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 1 << 53, 1<<53 + 1, 12345.678e100, 3e-100, -2.5e-8,
+		-12345, 1<<53 - 1, -(1 << 53), -(1<<53 + 2), 999999999999, 1e15, 2.5e15} {
 		numbers = append(numbers, num(n))
 	}
 	cases := []*structpb.Struct{

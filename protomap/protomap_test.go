@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -298,5 +299,28 @@ func TestCountEnums(t *testing.T) {
 	}
 	if _, ok := CountGroupFromProto(99); ok {
 		t.Error("CountGroupFromProto(99) is known")
+	}
+}
+
+// An Arena converts as EventToProtoDetails does, also once it is used up.
+func TestArenaEventToProtoDetails(t *testing.T) {
+	at := time.Date(2026, 12, 3, 8, 34, 56, 123456000, time.UTC)
+	events := []eventlog.Event{
+		{ID: 1, Time: at, Type: eventlog.TypeEdit, Actor: eventlog.Actor{ID: "u1", Name: "alice", Kind: eventlog.ActorUser},
+			ContentType: "Note", ObjectID: "n1", ObjectRepr: "Note 1", SourceID: 0, Hash: []byte{1}, PrevHash: []byte{2},
+			Request: eventlog.Request{RemoteAddr: "203.0.113.7", Method: "POST", Path: "/x", Protocol: "HTTP/1.1", Status: 201, UserAgent: "ua", RequestID: "r1"}},
+		{ID: 2, Time: at, OccurredTime: at.Add(-time.Hour), Type: eventlog.TypeCreate, IdempotencyKey: "k", SourceID: 1},
+		{ID: 3},
+	}
+	details, err := structpb.NewStruct(map[string]any{"a": 1.0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewArena(2) // the third entry is converted past its end
+	for i := range events {
+		got, want := a.EventToProtoDetails(&events[i], details), EventToProtoDetails(&events[i], details)
+		if !proto.Equal(got, want) {
+			t.Errorf("entry %d: Arena gave %v, want %v", i, got, want)
+		}
 	}
 }

@@ -336,12 +336,15 @@ func checkView(v eventlogv1.EventView) error {
 // writtenBasic is the basic view of an entry as written: where it went,
 // and how many children it has.
 func writtenBasic(w *eventlog.Written) *eventlogv1.LogEventResponse {
-	return &eventlogv1.LogEventResponse{
-		Event: &eventlogv1.Event{
-			Id: w.Event.ID, Time: timestamppb.New(w.Event.Time), Hash: w.Event.Hash, SourceId: w.Event.SourceID,
-		},
-		ChildCount: int64(len(w.Children)),
-	}
+	return basicInto(w, &eventlogv1.LogEventResponse{}, &eventlogv1.Event{}, &timestamppb.Timestamp{})
+}
+
+// basicInto is writtenBasic in messages the caller allocated, empty.
+func basicInto(w *eventlog.Written, resp *eventlogv1.LogEventResponse, e *eventlogv1.Event, t *timestamppb.Timestamp) *eventlogv1.LogEventResponse {
+	t.Seconds, t.Nanos = w.Event.Time.Unix(), int32(w.Event.Time.Nanosecond())
+	e.Id, e.Time, e.Hash, e.SourceId = w.Event.ID, t, w.Event.Hash, w.Event.SourceID
+	resp.Event, resp.ChildCount = e, int64(len(w.Children))
+	return resp
 }
 
 // writeFromProto checks one LogEventRequest; prefix is its path in the
@@ -364,11 +367,22 @@ func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Wr
 // found by its idempotency key), the response carries sent rather than
 // parsing the stored form back.
 func writtenToProto(w *eventlog.Written, sent *structpb.Struct, canon []byte) *eventlogv1.LogEventResponse {
+	return writtenInto(w, sent, canon, nil, &eventlogv1.LogEventResponse{})
+}
+
+// writtenInto is writtenToProto in resp, empty, with the entry's messages
+// from arena when it is not nil.
+func writtenInto(w *eventlog.Written, sent *structpb.Struct, canon []byte, arena *protomap.Arena, resp *eventlogv1.LogEventResponse) *eventlogv1.LogEventResponse {
 	details := sent
 	if len(canon) == 0 || !bytes.Equal(w.Event.Details, canon) {
 		details = protomap.DetailsToProto(w.Event.Details)
 	}
-	resp := &eventlogv1.LogEventResponse{Event: protomap.EventToProtoDetails(&w.Event, details), ChildCount: int64(len(w.Children))}
+	if arena != nil {
+		resp.Event = arena.EventToProtoDetails(&w.Event, details)
+	} else {
+		resp.Event = protomap.EventToProtoDetails(&w.Event, details)
+	}
+	resp.ChildCount = int64(len(w.Children))
 	if len(w.Children) > 0 {
 		resp.Children = make([]*eventlogv1.Event, len(w.Children))
 		for i := range w.Children {
@@ -396,8 +410,11 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 	}
 	writes := make([]eventlog.Write, len(reqs))
 	for i, r := range reqs {
-		w, err := writeFromProto(fmt.Sprintf("requests[%d].", i), r)
+		w, err := writeFromProto("", r)
 		if err != nil {
+			// The entry's path is made for an error only: a batch of
+			// valid entries formats none.
+			err = eventlog.Within(fmt.Sprintf("requests[%d]", i), err)
 			s.metrics.Wrote(len(reqs), nil, err)
 			return nil, s.fail(ctx, "LogEvents", err)
 		}
@@ -409,13 +426,20 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 		return nil, s.fail(ctx, "LogEvents", err)
 	}
 	resp := &eventlogv1.LogEventsResponse{Responses: make([]*eventlogv1.LogEventResponse, len(out))}
-	basic := req.GetView() == eventlogv1.EventView_EVENT_VIEW_BASIC
-	for i := range out {
-		if basic {
-			resp.Responses[i] = writtenBasic(&out[i])
-			continue
+	if req.GetView() == eventlogv1.EventView_EVENT_VIEW_BASIC {
+		// The messages of the basic view, three an entry, allocated a
+		// kind at a time rather than one by one.
+		resps := make([]eventlogv1.LogEventResponse, len(out))
+		events := make([]eventlogv1.Event, len(out))
+		times := make([]timestamppb.Timestamp, len(out))
+		for i := range out {
+			resp.Responses[i] = basicInto(&out[i], &resps[i], &events[i], &times[i])
 		}
-		resp.Responses[i] = writtenToProto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details)
+		return resp, nil
+	}
+	arena, resps := protomap.NewArena(len(out)), make([]eventlogv1.LogEventResponse, len(out))
+	for i := range out {
+		resp.Responses[i] = writtenInto(&out[i], reqs[i].GetEvent().GetDetails(), writes[i].Event.Details, arena, &resps[i])
 	}
 	return resp, nil
 }

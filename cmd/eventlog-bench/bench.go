@@ -23,16 +23,19 @@ import (
 // bench is one run: its configuration, the figures measured so far, and
 // what to remove at the end.
 type bench struct {
-	cfg     config
-	stdout  io.Writer
-	stderr  io.Writer
-	start   time.Time
-	dir     string
-	rmDir   bool
-	admin   *sqlx.DB // the PostgreSQL server, to create and drop databases
-	dbs     []string // databases to drop
-	figures []figure
-	info    map[string]string
+	cfg    config
+	stdout io.Writer
+	stderr io.Writer
+	start  time.Time
+	dir    string
+	rmDir  bool
+	admin  *sqlx.DB // the PostgreSQL server, to create and drop databases
+	// postmaster is the PostgreSQL server's process id, when it runs on
+	// this machine and can be found: its CPU time is PostgreSQL's.
+	postmaster int
+	dbs        []string // databases to drop
+	figures    []figure
+	info       map[string]string
 }
 
 // figure is one row of the table: a measured value, the baseline it is
@@ -65,6 +68,11 @@ func newBench(cfg config, stdout, stderr io.Writer) (*bench, error) {
 			return nil, err
 		}
 		b.dir, b.rmDir = d, true
+	}
+	if cfg.profile != "" {
+		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+			return nil, fmt.Errorf("--profile: %w", err)
+		}
 	}
 	if cfg.pgURL != "" {
 		db, err := sqlx.Open("postgres", cfg.pgURL)
@@ -121,6 +129,7 @@ func (b *bench) run(ctx context.Context) error {
 		{"tree", b.treeWrites},
 		{"reads", b.reads},
 		{"metrics", b.metricsCost},
+		{"accesslog", b.accessLogCost},
 		{"export", b.exportRates},
 	}
 	for _, s := range sections {
@@ -152,6 +161,11 @@ func (b *bench) checkDurable(ctx context.Context) error {
 	var version string
 	if err := b.admin.GetContext(ctx, &version, `SHOW server_version`); err == nil {
 		b.info["pg_version"] = version
+	}
+	b.postmaster = postmasterPID(ctx, b.admin)
+	b.info["pg_cpu"] = "the postmaster's processes"
+	if b.postmaster == 0 {
+		b.info["pg_cpu"] = "every process named postgres (the server's postmaster.pid could not be read)"
 	}
 	return nil
 }

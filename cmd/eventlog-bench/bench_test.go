@@ -6,6 +6,9 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -105,3 +108,40 @@ func TestFigureRatioAndTarget(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRealisticTraffic(t *testing.T) {
+	objects, actors := map[string]int{}, map[string]bool{}
+	const n = 20_000
+	for i := range n {
+		e := genRealEvent(i)
+		if !proto.Equal(e, genRealEvent(i)) {
+			t.Fatalf("genRealEvent(%d) differs between calls", i)
+		}
+		objects[e.GetObjectId()]++
+		actors[e.GetActor().GetId()] = true
+		js, err := protojson.Marshal(e.GetDetails())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// protojson adds a space after colons at random; the stored JSON
+		// is compact.
+		if size := len(js); size < realMinDetails-10 || size > realMaxDetails+20 {
+			t.Fatalf("entry %d: details of %d bytes, want %d-%d", i, size, realMinDetails, realMaxDetails)
+		}
+		row := realRow(1, i, sqliteTime)
+		if row[8] != e.GetObjectId() || row[4] != e.GetActor().GetId() {
+			t.Fatalf("realRow(%d) = object %v actor %v, genRealEvent: %s %s", i, row[8], row[4], e.GetObjectId(), e.GetActor().GetId())
+		}
+	}
+	top := 0
+	for _, c := range objects {
+		top = max(top, c)
+	}
+	// Skewed: many distinct objects, the busiest far above the mean.
+	if len(objects) < 2_000 || top < 20*n/len(objects) {
+		t.Errorf("%d entries: %d objects, the busiest has %d entries", n, len(objects), top)
+	}
+	if len(actors) < 200 || len(actors) > realActors {
+		t.Errorf("%d entries: %d actors", n, len(actors))
+	}
+}

@@ -23,6 +23,10 @@ type config struct {
 	clients      int // concurrent clients of the unary write figures
 	batchClients int // concurrent clients (and connections) of the batch figures
 	rawClients   int // connections of the raw single-row INSERT baseline
+	// realistic adds the write figures with realistic traffic (skewed
+	// object ids and actors, larger details) beside the generated ones.
+	realistic bool
+	profile   string // directory for the server's CPU profiles; none when empty
 
 	small  int // entries of the small read database
 	large  int // entries of the large read database
@@ -34,7 +38,7 @@ type config struct {
 	sections map[string]bool
 }
 
-var allSections = []string{"postgres", "sqlite", "tree", "reads", "metrics", "export"}
+var allSections = []string{"postgres", "sqlite", "tree", "reads", "metrics", "accesslog", "export"}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -63,6 +67,8 @@ Flags:
 	fs.IntVar(&c.clients, "clients", 64, "concurrent gRPC clients of the LogEvent figures")
 	fs.IntVar(&c.batchClients, "batch-clients", 4, "concurrent clients of LogEvents and connections of the batch baselines")
 	fs.IntVar(&c.rawClients, "raw-clients", 8, "connections of the raw single-row INSERT baseline")
+	fs.BoolVar(&c.realistic, "realistic", true, "also measure the writes with realistic traffic: object ids Zipf-distributed over 100k objects, actors over 1k, details of 200-800 bytes")
+	fs.StringVar(&c.profile, "profile", "", "write a CPU profile of the server during each measured write to this `directory` (go tool pprof reads them)")
 	fs.IntVar(&c.small, "small", 0, "entries of the small read database (default 100000, 50000 with --quick)")
 	fs.IntVar(&c.large, "entries", 0, "entries of the large read database (default 10000000, 200000 with --quick)")
 	fs.IntVar(&c.replay, "replay", 0, "entries replayed by StreamEvents (default 1000000, 100000 with --quick)")

@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -24,9 +27,18 @@ import (
 type serverProc struct {
 	cmd  *exec.Cmd
 	addr string
-	cc   *grpc.ClientConn
-	logs *tailBuffer
-	done chan error
+	// debugAddr serves Go's profiler, when started with one (see
+	// bench.startServer).
+	debugAddr string
+	// postmaster is the process id of the PostgreSQL server whose CPU
+	// time cpuTimes reads; 0: every PostgreSQL process.
+	postmaster int
+	// backends, when set, reads the CPU time of the backends serving
+	// the server's PostgreSQL database (see backendsCPU).
+	backends func() float64
+	cc       *grpc.ClientConn
+	logs     *tailBuffer
+	done     chan error
 }
 
 // startServer runs "eventlog serve" on db and waits until its health check
@@ -119,6 +131,69 @@ func (p *serverProc) peakRSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+}
+
+// startServer is startServer with the bench's options: with --profile, the
+// server serves its profiler.
+func (b *bench) startServer(ctx context.Context, db string, extra ...string) (*serverProc, error) {
+	debug := ""
+	if b.cfg.profile != "" {
+		var err error
+		if debug, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		extra = append(extra, "--debug-addr", debug)
+	}
+	p, err := startServer(ctx, b.cfg.eventlog, db, extra...)
+	if p != nil {
+		p.debugAddr, p.postmaster = debug, b.postmaster
+		if name := pgDatabase(db); name != "" && b.admin != nil && b.postmaster != 0 {
+			p.backends = backendsCPU(b.admin, name)
+		}
+	}
+	return p, err
+}
+
+// profile fetches a CPU profile of the server over d, after wait, into
+// path. It reports failures to log; a missing profile fails no figure.
+func (p *serverProc) profile(ctx context.Context, wait, d time.Duration, path string, logf func(string, ...any)) {
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return
+	}
+	secs := max(1, int(d/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debugAddr, secs), nil)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	if err == nil {
+		err = os.WriteFile(path, body, 0o644)
+	}
+	if err != nil {
+		logf("profile: %v", err)
+	}
+}
+
+// pgDatabase returns the database a postgres:// URL names, "" for
+// anything else (a SQLite file).
+func pgDatabase(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func freeAddr() (string, error) {

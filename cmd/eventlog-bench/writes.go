@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,18 +23,22 @@ type trial struct {
 	samples []sample
 	// cpu, when set, reads the CPU time used so far (see cpuTimes).
 	cpu func() cpuTimes
+	// srv, when set, is the server measured: profiled with --profile.
+	srv *serverProc
 }
 
 // cpuPerEntry returns the median over the samples of the CPU time used
 // per entry, in seconds, by each part.
 func (t *trial) cpuPerEntry() cpuTimes {
 	var parts [3][]float64
+	var backends []float64
 	for _, s := range t.samples {
 		for i, v := range s.cpu.parts() {
 			parts[i] = append(parts[i], v/float64(s.entries))
 		}
+		backends = append(backends, s.cpu.Backends/float64(s.entries))
 	}
-	return cpuTimes{Server: median(parts[0]), Client: median(parts[1]), Postgres: median(parts[2])}
+	return cpuTimes{Server: median(parts[0]), Client: median(parts[1]), Postgres: median(parts[2]), Backends: median(backends)}
 }
 
 func (t *trial) rate() float64 {
@@ -61,7 +66,19 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 			if around != nil {
 				around(t, true)
 			}
+			var profiled chan struct{}
+			if b.cfg.profile != "" && t.srv != nil && t.srv.debugAddr != "" {
+				profiled = make(chan struct{})
+				path := filepath.Join(b.cfg.profile, fmt.Sprintf("%s-%s-%d.pprof", section, fileName(t.name), r+1))
+				go func() {
+					defer close(profiled)
+					t.srv.profile(ctx, b.cfg.warmup, b.cfg.duration, path, b.logf)
+				}()
+			}
 			s, err := closedLoop(ctx, t.clients, b.cfg.warmup, b.cfg.duration, t.do, t.cpu)
+			if profiled != nil {
+				<-profiled
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -76,15 +93,34 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 	return nil
 }
 
+// fileName turns a trial's name into part of a file name.
+func fileName(name string) string {
+	return strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name), "-")
+}
+
 // calls returns the load operations on a server.
 type calls struct {
 	c   eventlogv1.EventLogServiceClient
 	h   healthpb.HealthClient
 	seq atomic.Int64
+	gen func(i int) *eventlogv1.Event // the i-th entry written
 }
 
 func newCalls(p *serverProc) *calls {
-	return &calls{c: eventlogv1.NewEventLogServiceClient(p.cc), h: healthpb.NewHealthClient(p.cc)}
+	return &calls{c: eventlogv1.NewEventLogServiceClient(p.cc), h: healthpb.NewHealthClient(p.cc), gen: genEvent}
+}
+
+// realistic returns the calls on the same server with realistic traffic.
+func (c *calls) realistic() *calls { return c.with(genRealEvent) }
+
+// with returns the calls on the same server writing the entries of gen.
+func (c *calls) with(gen func(i int) *eventlogv1.Event) *calls {
+	return &calls{c: c.c, h: c.h, gen: gen}
 }
 
 func (c *calls) health(ctx context.Context, _ int) (int, error) {
@@ -99,7 +135,7 @@ func (c *calls) logEvent(ctx context.Context, n int) (int, error) {
 // logEventIn writes one entry per call, its response in view.
 func (c *calls) logEventIn(view eventlogv1.EventView) op {
 	return func(ctx context.Context, _ int) (int, error) {
-		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: genEvent(int(c.seq.Add(1))), View: view})
+		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: c.gen(int(c.seq.Add(1))), View: view})
 		return 1 + int(resp.GetChildCount()), err
 	}
 }
@@ -108,7 +144,7 @@ func (c *calls) logEventIn(view eventlogv1.EventView) op {
 // the count.
 func (c *calls) logEventOn(contentType, objectID string) op {
 	return func(ctx context.Context, _ int) (int, error) {
-		e := genEvent(int(c.seq.Add(1)))
+		e := c.gen(int(c.seq.Add(1)))
 		e.EventType = eventlogv1.EventType_EVENT_TYPE_EDIT
 		e.ContentType, e.ObjectId = contentType, objectID
 		resp, err := c.c.LogEvent(ctx, &eventlogv1.LogEventRequest{Event: e})
@@ -118,11 +154,16 @@ func (c *calls) logEventOn(contentType, objectID string) op {
 
 // logEvents writes n entries per call.
 func (c *calls) logEvents(n int) op {
+	return c.logEventsIn(n, eventlogv1.EventView_EVENT_VIEW_UNSPECIFIED)
+}
+
+// logEventsIn writes n entries per call, the response in view.
+func (c *calls) logEventsIn(n int, view eventlogv1.EventView) op {
 	return func(ctx context.Context, _ int) (int, error) {
 		first := int(c.seq.Add(int64(n))) - n
-		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n)}
+		req := &eventlogv1.LogEventsRequest{Requests: make([]*eventlogv1.LogEventRequest, n), View: view}
 		for i := range req.Requests {
-			req.Requests[i] = &eventlogv1.LogEventRequest{Event: genEvent(first + i)}
+			req.Requests[i] = &eventlogv1.LogEventRequest{Event: c.gen(first + i)}
 		}
 		resp, err := c.c.LogEvents(ctx, req)
 		return len(resp.GetResponses()), err
@@ -136,10 +177,15 @@ func (c *calls) logEvents(n int) op {
 // LogEvent trial at full load.
 func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *trial) (*trial, error) {
 	c := newCalls(p)
-	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health, cpu: p.cpuTimes}
-	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes}
-	basic := &trial{name: "LogEvent, basic view", clients: b.cfg.clients, do: c.logEventIn(eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes}
+	ceiling := &trial{name: "no-op call (health check)", clients: b.cfg.clients, do: c.health, cpu: p.cpuTimes, srv: p}
+	logEvent := &trial{name: "LogEvent", clients: b.cfg.clients, do: c.logEvent, cpu: p.cpuTimes, srv: p}
+	basic := &trial{name: "LogEvent, basic view", clients: b.cfg.clients, do: c.logEventIn(eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes, srv: p}
 	trials := []*trial{ceiling, logEvent, basic}
+	var real *trial
+	if b.cfg.realistic {
+		real = &trial{name: "LogEvent, realistic traffic", clients: b.cfg.clients, do: c.realistic().logEvent, cpu: p.cpuTimes, srv: p}
+		trials = append(trials, real)
+	}
 	if raw != nil {
 		trials = append(trials, raw)
 	}
@@ -190,6 +236,24 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 		}
 		b.add(f)
 	}
+	if raw != nil {
+		// The compass: what storing an entry costs the machine, server and
+		// database, against what PostgreSQL alone spends on the cheapest
+		// durable write of a row into the same table (each INSERT its own
+		// transaction, prepared, pgbench-style). Unlike the rates, it does
+		// not depend on the load generator's share of the processors.
+		rawCPU := raw.cpuPerEntry()
+		b.add(figure{Section: section, Name: "CPU per LogEvent, server + PostgreSQL, " + n + " clients", Value: logCPU.Server + logCPU.Postgres, Unit: "s",
+			Baseline: "PostgreSQL CPU per " + raw.name, BaseVal: rawCPU.Postgres, Target: 1, AtMost: true,
+			Note: "PostgreSQL: all its processes, autovacuum and checkpoints included"})
+		if logCPU.Backends > 0 && rawCPU.Backends > 0 {
+			// The same with only the backends of each database and the
+			// WAL writer: the background work of the earlier trials, which
+			// lands on whichever trial runs, left out.
+			b.add(figure{Section: section, Name: "CPU per LogEvent, server + PostgreSQL backends, " + n + " clients", Value: logCPU.Server + logCPU.Backends, Unit: "s",
+				Baseline: "backends' CPU per " + raw.name, BaseVal: rawCPU.Backends, Target: 1, AtMost: true})
+		}
+	}
 	if section == "postgres" || rssErr == nil {
 		note := ""
 		if rssErr != nil {
@@ -209,6 +273,10 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 			Baseline: "full view", BaseVal: logCPU.parts()[i]})
 	}
 
+	if real != nil {
+		b.addRealistic(section, "LogEvent, "+n+" clients", real, logEvent)
+	}
+
 	// Light load: one client.
 	ceiling1 := &trial{name: "no-op call (health check)", clients: 1, do: c.health}
 	logEvent1 := &trial{name: "LogEvent", clients: 1, do: c.logEvent}
@@ -225,6 +293,29 @@ func (b *bench) unary(ctx context.Context, section string, p *serverProc, raw *t
 	b.add(figure{Section: section, Name: "LogEvent, 1 client", Value: logEvent1.rate(), Unit: "entries/s",
 		Baseline: "no-op call, 1 client", BaseVal: ceiling1.rate()})
 	return logEvent, nil
+}
+
+// addRealistic adds the figures of a write with realistic traffic beside
+// the same write with the generated entries: its rate and the CPU per entry
+// of the server and (when measured) PostgreSQL. SQLite's rate has a target:
+// it should not depend much on where in its indexes the entries land.
+func (b *bench) addRealistic(section, name string, real, unique *trial) {
+	f := figure{Section: section, Name: name + ", realistic traffic", Value: real.rate(), Unit: "entries/s",
+		Baseline: "generated entries (4 objects)", BaseVal: unique.rate()}
+	if section == "sqlite" {
+		f.Target = 0.8
+	}
+	b.add(f)
+	if real.cpu == nil {
+		return
+	}
+	realCPU, uniqueCPU := real.cpuPerEntry(), unique.cpuPerEntry()
+	b.add(figure{Section: section, Name: "CPU per entry of " + name + ", realistic, server", Value: realCPU.Server, Unit: "s",
+		Baseline: "generated entries", BaseVal: uniqueCPU.Server})
+	if section == "postgres" {
+		b.add(figure{Section: section, Name: "CPU per entry of " + name + ", realistic, PostgreSQL", Value: realCPU.Postgres, Unit: "s",
+			Baseline: "generated entries", BaseVal: uniqueCPU.Postgres})
+	}
 }
 
 func (b *bench) postgresWrites(ctx context.Context) error {
@@ -247,20 +338,29 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 	defer raw.close()
 
 	b.logf("%s: starting eventlog serve", section)
-	p, err := startServer(ctx, b.cfg.eventlog, dsn)
+	p, err := b.startServer(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
 
-	single := &trial{name: "raw INSERT, 1 row, autocommit, " + strconv.Itoa(b.cfg.rawClients) + " conns", clients: b.cfg.rawClients, do: raw.insert(1)}
+	rawCPU := p.cpuTimes
+	if b.postmaster != 0 {
+		rawBackends := backendsCPU(b.admin, pgDatabase(rawDSN))
+		rawCPU = func() cpuTimes {
+			c := p.cpuTimes()
+			c.Backends = rawBackends()
+			return c
+		}
+	}
+	single := &trial{name: "raw INSERT, 1 row, autocommit, " + strconv.Itoa(b.cfg.rawClients) + " conns", clients: b.cfg.rawClients, do: raw.insert(1), cpu: rawCPU}
 	if _, err := b.unary(ctx, section, p, single); err != nil {
 		return err
 	}
 
 	c := newCalls(p)
 	bc := strconv.Itoa(b.cfg.batchClients)
-	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes}
+	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes, srv: p}
 	copyIn := &trial{name: "raw COPY, 1000 rows/tx", clients: b.cfg.batchClients, do: raw.copyIn(1000), cpu: p.cpuTimes}
 	multi := &trial{name: "raw INSERT, 100 rows", clients: b.cfg.batchClients, do: raw.insert(100)}
 	lg, err := newLoggerCalls(ctx, p)
@@ -268,8 +368,16 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 		return err
 	}
 	defer lg.close()
-	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes}
-	err = b.interleave(ctx, section, []*trial{batch, copyIn, multi, logger}, func(t *trial, start bool) {
+	logger := &trial{name: "Logger", clients: b.cfg.clients, do: lg.log, cpu: p.cpuTimes, srv: p}
+	batchBasic := &trial{name: "LogEvents, 1000 entries/call, basic view", clients: b.cfg.batchClients, do: c.logEventsIn(1000, eventlogv1.EventView_EVENT_VIEW_BASIC), cpu: p.cpuTimes, srv: p}
+	trials := []*trial{batch, batchBasic, copyIn, multi, logger}
+	var batchReal, copyReal *trial
+	if b.cfg.realistic {
+		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes, srv: p}
+		copyReal = &trial{name: "raw COPY, 1000 rows/tx, realistic traffic", clients: b.cfg.batchClients, do: raw.copyInOf(1000, realRow), cpu: p.cpuTimes}
+		trials = append(trials, batchReal, copyReal)
+	}
+	err = b.interleave(ctx, section, trials, func(t *trial, start bool) {
 		if t == logger && !start {
 			lg.flush(ctx) // the backlog is not the next trial's
 		}
@@ -306,6 +414,20 @@ func (b *bench) postgresWrites(ctx context.Context) error {
 			Baseline: "raw COPY", BaseVal: copyCPU.parts()[i]})
 	}
 	b.add(figure{Section: section, Name: "CPU per entry of LogEvents, server", Value: batchCPU.Server, Unit: "s"})
+	basicCPU := batchBasic.cpuPerEntry()
+	b.add(figure{Section: section, Name: "LogEvents 1000/call basic view, " + bc + " clients", Value: batchBasic.rate(), Unit: "entries/s",
+		Baseline: "full view", BaseVal: batch.rate()})
+	for i, part := range cpuPartNames {
+		b.add(figure{Section: section, Name: "CPU per entry of LogEvents basic view, " + part, Value: basicCPU.parts()[i], Unit: "s",
+			Baseline: "full view", BaseVal: batchCPU.parts()[i]})
+	}
+	if batchReal != nil {
+		b.addRealistic(section, "LogEvents 1000/call, "+bc+" clients", batchReal, batch)
+		b.add(figure{Section: section, Name: copyReal.name + ", " + bc + " conns", Value: copyReal.rate(), Unit: "entries/s",
+			Baseline: copyIn.name, BaseVal: copyIn.rate()})
+		b.add(figure{Section: section, Name: "CPU per row of raw COPY, realistic, PostgreSQL", Value: copyReal.cpuPerEntry().Postgres, Unit: "s",
+			Baseline: "generated rows", BaseVal: copyCPU.Postgres})
+	}
 
 	// Propagation: every write on the source object has 10 children.
 	rels := &eventlogv1.PutRelationsRequest{}
@@ -352,8 +474,20 @@ func newRawPG(ctx context.Context, dsn string, conns int) (*rawPG, error) {
 		}
 		r.conns = append(r.conns, c)
 	}
+	// The single-row INSERT is pgbench's kind of write: it goes to a copy
+	// of events with the same columns, constraints and indexes but without
+	// eventlog's triggers (the counts per hour), so that it measures what
+	// PostgreSQL itself spends on a durable row.
+	if _, err := r.conns[0].ExecContext(ctx, `CREATE TABLE `+rawSingleTable+` (LIKE events INCLUDING ALL)`); err != nil {
+		r.close()
+		return nil, fmt.Errorf("create %s: %w", rawSingleTable, err)
+	}
 	for _, rows := range []int{1, 100} {
-		q := insertSQL(rows, func(i int) string { return "$" + strconv.Itoa(i) })
+		table := "events"
+		if rows == 1 {
+			table = rawSingleTable
+		}
+		q := insertSQL(table, rows, func(i int) string { return "$" + strconv.Itoa(i) })
 		for _, c := range r.conns {
 			st, err := c.PrepareContext(ctx, q)
 			if err != nil {
@@ -394,7 +528,10 @@ func (r *rawPG) insert(rows int) op {
 }
 
 // copyIn writes rows rows per transaction with COPY.
-func (r *rawPG) copyIn(rows int) op {
+func (r *rawPG) copyIn(rows int) op { return r.copyInOf(rows, rawRow) }
+
+// copyInOf is copyIn of the rows that row generates.
+func (r *rawPG) copyInOf(rows int, row func(id int64, i int, timeArg func(time.Time) any) []any) op {
 	return func(ctx context.Context, w int) (int, error) {
 		first := r.next.Add(int64(rows)) - int64(rows) + 1
 		tx, err := r.conns[w].BeginTx(ctx, nil)
@@ -407,7 +544,7 @@ func (r *rawPG) copyIn(rows int) op {
 			return 0, err
 		}
 		for i := range rows {
-			if _, err := st.ExecContext(ctx, rawRow(first+int64(i), int(first)+i, pgTime)...); err != nil {
+			if _, err := st.ExecContext(ctx, row(first+int64(i), int(first)+i, pgTime)...); err != nil {
 				return 0, err
 			}
 		}
@@ -421,11 +558,14 @@ func (r *rawPG) copyIn(rows int) op {
 	}
 }
 
-// insertSQL is a multi-row INSERT into events; param names the i-th
+// rawSingleTable is the table of the raw single-row INSERT.
+const rawSingleTable = "events_raw"
+
+// insertSQL is a multi-row INSERT into table; param names the i-th
 // parameter, from 1.
-func insertSQL(rows int, param func(i int) string) string {
+func insertSQL(table string, rows int, param func(i int) string) string {
 	var q strings.Builder
-	q.WriteString("INSERT INTO events (" + strings.Join(rawColumns, ", ") + ") VALUES ")
+	q.WriteString("INSERT INTO " + table + " (" + strings.Join(rawColumns, ", ") + ") VALUES ")
 	n := 0
 	for i := range rows {
 		if i > 0 {
