@@ -67,11 +67,12 @@ func sqliteDSN(path string, readOnly bool) string {
 		// changed by many commits in between is copied once. Entries about
 		// many objects, as real traffic is, insert all over the object and
 		// actor indexes, not at their right edge. 1,000-entry appends
-		// (BenchmarkAppendObjectLocality, 150k entries, same runs):
-		//   default:          205 µs/entry over a skewed choice of 100,000
-		//                     objects, 127 with ever-new ids (0.62x)
-		//   cache:            83 and 72 µs (0.86x)
-		//   cache, checkpoint: 58 and 54 µs (0.93x)
+		// (BenchmarkAppendObjectLocality, 150k entries, two runs each, one
+		// after the other), over a skewed choice of 100,000 objects and
+		// with ever-new ids:
+		//   defaults:          131 and 84 µs/entry (0.64x)
+		//   the cache:          83 and 72 µs/entry (0.86x)
+		//   both:               58 and 54 µs/entry (0.93x)
 		q.Add("_pragma", "cache_size(-65536)")
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
 	}
