@@ -474,20 +474,22 @@ func newRawPG(ctx context.Context, dsn string, conns int) (*rawPG, error) {
 		}
 		r.conns = append(r.conns, c)
 	}
-	// The single-row INSERT is pgbench's kind of write: it goes to a copy
-	// of events with the same columns, constraints and indexes but without
-	// eventlog's triggers (the counts per hour), so that it measures what
-	// PostgreSQL itself spends on a durable row.
-	if _, err := r.conns[0].ExecContext(ctx, `CREATE TABLE `+rawSingleTable+` (LIKE events INCLUDING ALL)`); err != nil {
-		r.close()
-		return nil, fmt.Errorf("create %s: %w", rawSingleTable, err)
+	// The raw writes go to a plain table with the columns, constraints and
+	// indexes of events (the unique index of idempotency keys included,
+	// which events keeps per partition), but without eventlog's triggers
+	// (the counts per hour) or its partitions, so that they measure what
+	// PostgreSQL itself spends on durable rows.
+	for _, stmt := range []string{
+		`CREATE TABLE ` + rawTable + ` (LIKE events INCLUDING ALL)`,
+		`CREATE UNIQUE INDEX ` + rawTable + `_idempotency_key ON ` + rawTable + ` (idempotency_key) WHERE idempotency_key IS NOT NULL`,
+	} {
+		if _, err := r.conns[0].ExecContext(ctx, stmt); err != nil {
+			r.close()
+			return nil, fmt.Errorf("create %s: %w", rawTable, err)
+		}
 	}
 	for _, rows := range []int{1, 100} {
-		table := "events"
-		if rows == 1 {
-			table = rawSingleTable
-		}
-		q := insertSQL(table, rows, func(i int) string { return "$" + strconv.Itoa(i) })
+		q := insertSQL(rawTable, rows, func(i int) string { return "$" + strconv.Itoa(i) })
 		for _, c := range r.conns {
 			st, err := c.PrepareContext(ctx, q)
 			if err != nil {
@@ -539,7 +541,7 @@ func (r *rawPG) copyInOf(rows int, row func(id int64, i int, timeArg func(time.T
 			return 0, err
 		}
 		defer tx.Rollback()
-		st, err := tx.PrepareContext(ctx, "COPY events ("+strings.Join(rawColumns, ", ")+") FROM STDIN")
+		st, err := tx.PrepareContext(ctx, "COPY "+rawTable+" ("+strings.Join(rawColumns, ", ")+") FROM STDIN")
 		if err != nil {
 			return 0, err
 		}
@@ -558,8 +560,8 @@ func (r *rawPG) copyInOf(rows int, row func(id int64, i int, timeArg func(time.T
 	}
 }
 
-// rawSingleTable is the table of the raw single-row INSERT.
-const rawSingleTable = "events_raw"
+// rawTable is the table of the raw INSERTs and COPY (see newRawPG).
+const rawTable = "events_raw"
 
 // insertSQL is a multi-row INSERT into table; param names the i-th
 // parameter, from 1.
