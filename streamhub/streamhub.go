@@ -169,7 +169,11 @@ func (h *Hub) Subscribe() (unsubscribe func()) {
 // they do not continue the ring (another process committed in between),
 // the loader fills the gap from the store instead.
 func (h *Hub) Publish(written []eventlog.Written) {
-	var entries []eventlog.Event
+	n := 0
+	for i := range written {
+		n += 1 + len(written[i].Children)
+	}
+	entries := make([]eventlog.Event, 0, n) // one allocation, not one per doubling
 	for i := range written {
 		entries = append(entries, written[i].Event)
 		entries = append(entries, written[i].Children...)
