@@ -88,6 +88,12 @@ type Config struct {
 	ErrorLog *slog.Logger
 	// Now returns the current time; time.Now when nil. Tests set it.
 	Now func() time.Time
+	// FlushEvery, when positive, takes the Writes off the calls: lines
+	// wait in memory and go out in one Write at that interval (or once
+	// 1 MiB is waiting, written by the call that fills it), so a line is
+	// at most that late. Close writes what is left. When 0, each call
+	// writes its line before it returns (see Logger).
+	FlushEvery time.Duration
 }
 
 // Logger writes the access log. It is safe for concurrent use.
@@ -116,6 +122,10 @@ type Logger struct {
 	// hop, and calls skip looking for the token in their metadata.
 	nhops atomic.Int64
 	bufs  sync.Pool
+	// With FlushEvery: the flusher's stop and its end.
+	flushEvery time.Duration
+	stop, done chan struct{}
+	closeOnce  sync.Once
 }
 
 // New returns a Logger writing to cfg.Out.
@@ -143,7 +153,54 @@ func New(cfg Config) *Logger {
 		return &b
 	}
 	l.room.L = &l.mu
+	if cfg.FlushEvery > 0 {
+		l.flushEvery = cfg.FlushEvery
+		l.stop, l.done = make(chan struct{}), make(chan struct{})
+		go l.flusher()
+	}
 	return l
+}
+
+// flusher writes the waiting lines every flushEvery until Close.
+func (l *Logger) flusher() {
+	defer close(l.done)
+	t := time.NewTicker(l.flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.Flush()
+		case <-l.stop:
+			l.Flush()
+			return
+		}
+	}
+}
+
+// Flush writes the lines waiting, unless a call is writing already (it
+// takes them).
+func (l *Logger) Flush() {
+	l.mu.Lock()
+	if l.writing || len(l.pending) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.drainLocked()
+}
+
+// Close writes the lines still waiting and stops the flusher; lines
+// logged after it are written by their calls. It does not close Out.
+func (l *Logger) Close() {
+	l.closeOnce.Do(func() {
+		if l.stop != nil {
+			close(l.stop)
+			<-l.done
+		}
+		l.mu.Lock()
+		l.flushEvery = 0
+		l.mu.Unlock()
+		l.Flush()
+	})
 }
 
 // maxPending bounds the lines waiting for a Write: when Out is slower than
@@ -161,10 +218,16 @@ func (l *Logger) emit(line []byte) {
 		l.room.Wait()
 	}
 	l.pending = append(l.pending, line...)
-	if l.writing {
+	if l.writing || (l.flushEvery > 0 && len(l.pending) < maxPending) {
 		l.mu.Unlock()
 		return
 	}
+	l.drainLocked()
+}
+
+// drainLocked writes the waiting lines, and those added meanwhile, with l.mu
+// held on entry; it unlocks it.
+func (l *Logger) drainLocked() {
 	l.writing = true
 	for len(l.pending) > 0 {
 		buf := l.pending

@@ -418,3 +418,42 @@ func TestConcurrentLinesShareWrites(t *testing.T) {
 		t.Logf("%d Writes for %d lines: none shared", out.writes, len(lines))
 	}
 }
+
+// With FlushEvery, a call returns without writing: its line goes out with
+// the next flush, at the interval or at Close, which writes what is left
+// and stops the flusher (goleak checks). Lines after Close are written by
+// their calls.
+func TestFlushEvery(t *testing.T) {
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	get := func(h http.Handler, path string) {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+
+	out := &syncBuffer{}
+	l := New(Config{Out: out, Now: clock(), FlushEvery: time.Hour})
+	h := l.HTTP(ok)
+	get(h, "/a")
+	get(h, "/b")
+	if s := out.String(); s != "" {
+		t.Errorf("written before any flush: %q", s)
+	}
+	l.Close()
+	if s := out.String(); strings.Count(s, "\n") != 2 || !strings.Contains(s, `"GET /a `) || !strings.Contains(s, `"GET /b `) {
+		t.Errorf("after Close: %q, want both lines", s)
+	}
+	get(h, "/c")
+	if s := out.String(); !strings.Contains(s, `"GET /c `) {
+		t.Errorf("a line after Close was not written by its call: %q", s)
+	}
+	l.Close() // a second Close does nothing
+
+	out = &syncBuffer{}
+	l = New(Config{Out: out, Now: clock(), FlushEvery: 5 * time.Millisecond})
+	defer l.Close()
+	get(l.HTTP(ok), "/d")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"GET /d `); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the line was not flushed at the interval within 10s")
+		}
+	}
+}

@@ -236,6 +236,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // off, and a function that closes its file.
 func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*accesslog.Logger, func(), error) {
 	var out io.Writer
+	var file *os.File // when the log is a file
 	closeFn := func() {}
 	switch cfg.accessLog {
 	case "off":
@@ -249,12 +250,7 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 		if err != nil {
 			return nil, nil, fmt.Errorf("--access-log: %w", err)
 		}
-		out = f
-		closeFn = func() {
-			if err := f.Close(); err != nil {
-				log.Warn("close the access log", "err", err)
-			}
-		}
+		out, file = f, f
 	}
 	format := accesslog.Nginx
 	if cfg.logFormat == "json" {
@@ -262,8 +258,26 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.logLevel)) // newLogger has checked it
-	return accesslog.New(accesslog.Config{Out: out, Format: format, Level: level, ErrorLog: log}), closeFn, nil
+	ac := accesslog.Config{Out: out, Format: format, Level: level, ErrorLog: log}
+	if file == nil {
+		return accesslog.New(ac), closeFn, nil
+	}
+	// A file is written in batches, off the calls: a line is at most
+	// accessFlushEvery late, and the rest is written at shutdown. Standard
+	// error, often a terminal, gets each line as its call ends.
+	ac.FlushEvery = accessFlushEvery
+	l := accesslog.New(ac)
+	closeFn = func() {
+		l.Close()
+		if err := file.Close(); err != nil {
+			log.Warn("close the access log", "err", err)
+		}
+	}
+	return l, closeFn, nil
 }
+
+// accessFlushEvery is how late a line of an access log file may be.
+const accessFlushEvery = 100 * time.Millisecond
 
 // defaultGCPercent is the collector's target (GOGC) unless GOGC is set.
 const defaultGCPercent = 200
