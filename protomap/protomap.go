@@ -27,29 +27,14 @@ func EventToProto(e *eventlog.Event) *eventlogv1.Event {
 // EventToProtoDetails is EventToProto with the entry's details already
 // converted.
 func EventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv1.Event {
-	return &eventlogv1.Event{
-		Id:             e.ID,
-		Time:           TimeToProto(e.Time),
-		OccurredTime:   TimeToProto(e.OccurredTime),
-		EventType:      EventTypeToProto(e.Type),
-		Actor:          ActorToProto(e.Actor),
-		ContentType:    e.ContentType,
-		ObjectId:       e.ObjectID,
-		ObjectRepr:     e.ObjectRepr,
-		Details:        details,
-		SourceId:       e.SourceID,
-		Request:        RequestToProto(e.Request),
-		IdempotencyKey: e.IdempotencyKey,
-		Hash:           e.Hash,
-		PrevHash:       e.PrevHash,
-	}
+	var a Arena // empty: every message is allocated on its own
+	return a.EventToProtoDetails(e, details)
 }
 
 // Arena holds the messages of a number of entries converted together,
 // allocated a kind at a time: converting a batch of 1,000 entries makes a
 // few slices instead of several messages an entry. Its messages must not
-// be copied; once they are used up, it allocates as EventToProtoDetails
-// does.
+// be copied; once they are used up, it allocates them one by one.
 type Arena struct {
 	events   []eventlogv1.Event
 	times    []timestamppb.Timestamp
@@ -67,35 +52,43 @@ func NewArena(n int) *Arena {
 	}
 }
 
+// take returns the next message of s, or a new one when s is used up.
+func take[T any](s *[]T) *T {
+	if len(*s) == 0 {
+		return new(T)
+	}
+	m := &(*s)[0]
+	*s = (*s)[1:]
+	return m
+}
+
 // EventToProtoDetails is the package's EventToProtoDetails, in the
 // arena's messages.
 func (a *Arena) EventToProtoDetails(e *eventlog.Event, details *structpb.Struct) *eventlogv1.Event {
-	if len(a.events) == 0 || len(a.times) == 0 || len(a.actors) == 0 || len(a.requests) == 0 {
-		return EventToProtoDetails(e, details)
-	}
-	pe := &a.events[0]
-	a.events = a.events[1:]
+	pe := take(&a.events)
 	pe.Id, pe.EventType, pe.ContentType, pe.ObjectId, pe.ObjectRepr = e.ID, EventTypeToProto(e.Type), e.ContentType, e.ObjectID, e.ObjectRepr
 	pe.Details, pe.SourceId, pe.IdempotencyKey, pe.Hash, pe.PrevHash = details, e.SourceID, e.IdempotencyKey, e.Hash, e.PrevHash
-	if !e.Time.IsZero() {
-		t := &a.times[0]
-		a.times = a.times[1:]
-		t.Seconds, t.Nanos = e.Time.Unix(), int32(e.Time.Nanosecond())
-		pe.Time = t
-	}
-	pe.OccurredTime = TimeToProto(e.OccurredTime) // rarely set
-	pa := &a.actors[0]
-	a.actors = a.actors[1:]
+	pe.Time, pe.OccurredTime = a.time(e.Time), a.time(e.OccurredTime)
+	pa := take(&a.actors)
 	pa.Id, pa.Name, pa.Kind = e.Actor.ID, e.Actor.Name, ActorKindToProto(e.Actor.Kind)
 	pe.Actor = pa
-	if e.Request != (eventlog.Request{}) {
-		r := &a.requests[0]
-		a.requests = a.requests[1:]
-		r.RemoteAddr, r.Method, r.Path, r.Protocol = e.Request.RemoteAddr, e.Request.Method, e.Request.Path, e.Request.Protocol
-		r.Status, r.UserAgent, r.RequestId = e.Request.Status, e.Request.UserAgent, e.Request.RequestID
-		pe.Request = r
+	if r := e.Request; r != (eventlog.Request{}) {
+		pr := take(&a.requests)
+		pr.RemoteAddr, pr.Method, pr.Path, pr.Protocol = r.RemoteAddr, r.Method, r.Path, r.Protocol
+		pr.Status, pr.UserAgent, pr.RequestId = r.Status, r.UserAgent, r.RequestID
+		pe.Request = pr
 	}
 	return pe
+}
+
+// time is TimeToProto in the arena's messages.
+func (a *Arena) time(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	ts := take(&a.times)
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
 }
 
 // EventFromProto converts an entry. Unknown enum values become the
