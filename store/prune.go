@@ -402,13 +402,14 @@ func (s *Store) dropDetached(ctx context.Context, p partition) (int64, error) {
 	}
 	var n int64
 	if exists {
-		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM `+q); err != nil {
-			return 0, fmt.Errorf("prune: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE event_counts AS c SET n = c.n - d.n
-			FROM (SELECT FLOOR(EXTRACT(EPOCH FROM time) / 3600)::BIGINT AS hour, event_type, content_type_fold, COUNT(*) AS n
-			      FROM `+q+` GROUP BY 1, 2, 3) d
-			WHERE c.hour = d.hour AND c.event_type = d.event_type AND c.content_type_fold = d.content_type_fold`); err != nil {
+		// One read of the partition: its counts per hour, subtracted,
+		// and their sum, the entries it holds.
+		if err := tx.GetContext(ctx, &n, `WITH d AS (
+				SELECT FLOOR(EXTRACT(EPOCH FROM time) / 3600)::BIGINT AS hour, event_type, content_type_fold, COUNT(*) AS n
+				FROM `+q+` GROUP BY 1, 2, 3),
+			u AS (UPDATE event_counts AS c SET n = c.n - d.n FROM d
+				WHERE c.hour = d.hour AND c.event_type = d.event_type AND c.content_type_fold = d.content_type_fold)
+			SELECT COALESCE(SUM(n), 0)::BIGINT FROM d`); err != nil {
 			return 0, fmt.Errorf("prune: subtract partition %s from the counts: %w", p.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM event_counts WHERE n <= 0`); err != nil {
