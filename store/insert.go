@@ -90,7 +90,7 @@ func insertSQL(n int) string {
 // insert writes events in tx: with COPY when the dialect has it and the
 // batch is larger than its largest prepared INSERT, otherwise with the
 // prepared INSERTs, largest first.
-func (s *Store) insert(ctx context.Context, tx *sqlx.Tx, events []*eventlog.Event) error {
+func (s *Store) insert(ctx context.Context, tx *connTx, events []*eventlog.Event) error {
 	if s.d.copy && len(events) > s.d.insertSizes[0] {
 		if err := s.copyIn(ctx, tx, events); err != nil {
 			return fmt.Errorf("insert entries: %w", err)

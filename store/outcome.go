@@ -147,6 +147,44 @@ func (s *Store) landedOnce(ctx context.Context, start head, first *eventlog.Even
 	return bytes.Equal(hash, first.Hash), nil
 }
 
+// connTx is a write transaction with the connection it runs on, for what
+// only the driver's own connection offers (COPY's text, copyIn).
+// Commit and Rollback end the transaction and give the connection back to
+// the pool.
+type connTx struct {
+	*sqlx.Tx
+	conn *sqlx.Conn
+}
+
+func (t *connTx) Commit() error {
+	defer t.conn.Close()
+	return t.Tx.Commit()
+}
+
+func (t *connTx) Rollback() error {
+	defer t.conn.Close()
+	return t.Tx.Rollback()
+}
+
+// beginConn is begin on a connection of its own, kept with the
+// transaction.
+func (s *Store) beginConn(ctx context.Context) (*connTx, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := s.w.Connx(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tx, err := conn.BeginTxx(ctx, nil)
+		if err == nil {
+			return &connTx{Tx: tx, conn: conn}, nil
+		}
+		conn.Close()
+		if !s.outage(err) || attempt > s.w.Stats().MaxOpenConnections || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
 // begin starts a write transaction. A connection the database closed
 // while it sat in the pool (the database restarted) fails its first
 // statement, BEGIN included; starting a transaction has no effect to

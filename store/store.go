@@ -368,7 +368,7 @@ type head struct {
 // appendLocked is Append in a transaction that first locks the head row:
 // everything it reads, the registry included, is read under that lock.
 func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]eventlog.Written, error) {
-	tx, err := s.begin(ctx)
+	tx, err := s.beginConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: begin: %v", eventlog.ErrUnavailable, err)
 	}
@@ -387,7 +387,7 @@ func (s *Store) appendLocked(ctx context.Context, writes []eventlog.Write) ([]ev
 	if err != nil || len(fresh) == 0 {
 		return out, err
 	}
-	if err := s.extendPartitions(ctx, tx, h.LastID); err != nil {
+	if err := s.extendPartitions(ctx, tx.Tx, h.LastID); err != nil {
 		return nil, err
 	}
 	if err := s.insert(ctx, tx, fresh); err != nil {
