@@ -43,6 +43,7 @@ bench-quick: ## make bench with --quick: a short run for development
 .PHONY: generate
 generate: $(BUF) ## regenerate the Go code and OpenAPI description from proto/
 	$(BUF) generate
+	$(BUF) generate --template buf.gen.wire.yaml
 
 .PHONY: lint
 lint: $(BUF) $(STATICCHECK) ## gofmt, go vet, staticcheck and buf lint

@@ -199,10 +199,10 @@ func DetailsToProto(raw []byte) *structpb.Struct {
 // or has no fields. It does not check the size of the result or NUL
 // characters, which the server refuses.
 func DetailsFromProto(s *structpb.Struct) ([]byte, error) {
-	if len(s.GetFields()) == 0 {
-		return nil, nil
+	canon, _, empty, err := AppendDetails(nil, s)
+	if empty {
+		return nil, err
 	}
-	canon, _, err := AppendCanonicalDetails(nil, s)
 	return canon, err
 }
 

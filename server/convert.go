@@ -95,10 +95,13 @@ func timeFromProto(field string, ts *timestamppb.Timestamp) (time.Time, error) {
 // detailsFromProto returns s in canonical JSON form, or nil when s is nil or
 // has no fields. Its size is eventlog.Event.Validate's to check.
 func detailsFromProto(field string, s *structpb.Struct) ([]byte, error) {
-	if len(s.GetFields()) == 0 {
+	canon, nul, empty, err := protomap.AppendDetails(nil, s)
+	if empty {
 		return nil, nil
 	}
-	canon, nul, err := protomap.AppendCanonicalDetails(nil, s)
+	if errors.Is(err, protomap.ErrUndecodable) {
+		return nil, eventlog.Invalid(field, "%v", err)
+	}
 	if err != nil {
 		return nil, eventlog.Invalid(field, "cannot be written as JSON: %v", err)
 	}
