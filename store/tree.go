@@ -44,6 +44,32 @@ type treeHead struct {
 	Root []byte `db:"root"`
 }
 
+// leaf is an entry's id and hash, as Integrate reads them.
+type leaf struct {
+	ID   int64
+	Hash []byte
+}
+
+// readLeaves reads the ids and hashes of the entries after size, at most
+// MaxIntegrate of them. They are scanned by hand: sqlx's mapping by
+// reflection cost more than the hashing of the tree.
+func readLeaves(ctx context.Context, tx *sqlx.Tx, size int64) ([]leaf, error) {
+	rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT id, hash FROM events WHERE id > ? ORDER BY id LIMIT ?`), size, MaxIntegrate)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var leaves []leaf
+	for rows.Next() {
+		var l leaf
+		if err := rows.Scan(&l.ID, &l.Hash); err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, l)
+	}
+	return leaves, rows.Err()
+}
+
 // Integrate adds to the tree the entries committed after its head, at most
 // MaxIntegrate of them, and returns the new head.
 func (s *Store) Integrate(ctx context.Context) (_ eventlog.TreeHead, err error) {
@@ -72,11 +98,8 @@ func (s *Store) Integrate(ctx context.Context) (_ eventlog.TreeHead, err error) 
 	if err := tx.GetContext(ctx, &h, `SELECT size, root FROM tree_head WHERE id = 1`+s.d.lockRow); err != nil {
 		return eventlog.TreeHead{}, fmt.Errorf("integrate: lock tree head: %w", err)
 	}
-	var leaves []struct {
-		ID   int64  `db:"id"`
-		Hash []byte `db:"hash"`
-	}
-	if err := tx.SelectContext(ctx, &leaves, tx.Rebind(`SELECT id, hash FROM events WHERE id > ? ORDER BY id LIMIT ?`), h.Size, MaxIntegrate); err != nil {
+	leaves, err := readLeaves(ctx, tx, h.Size)
+	if err != nil {
 		return eventlog.TreeHead{}, fmt.Errorf("integrate: read entries: %w", err)
 	}
 	if len(leaves) == 0 {
