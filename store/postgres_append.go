@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/eventlog/eventlog"
 	"github.com/lib/pq"
@@ -356,18 +357,18 @@ func (s *Store) copyIn(ctx context.Context, tx *connTx, events []*eventlog.Event
 		if !ok {
 			return fmt.Errorf("COPY: the driver's statement %T takes no raw data", st)
 		}
-		var chunk strings.Builder
+		chunk := make([]byte, 0, copyChunk+4<<10)
 		for i, e := range events {
-			if chunk.Len() == 0 {
-				chunk.Grow(copyChunk + 4<<10)
-			}
-			appendCopyRow(&chunk, e)
-			if chunk.Len() >= copyChunk || i == len(events)-1 {
+			chunk = appendCopyRow(chunk, e)
+			if len(chunk) >= copyChunk || i == len(events)-1 {
 				// CopyData ends the data with the last row's newline.
-				if _, err := cd.CopyData(ctx, chunk.String()[:chunk.Len()-1]); err != nil {
+				// It copies what it is given before it returns, so
+				// the chunk's buffer is lent to it rather than copied
+				// to a string of its own, and then used again.
+				if _, err := cd.CopyData(ctx, unsafe.String(unsafe.SliceData(chunk), len(chunk)-1)); err != nil {
 					return err
 				}
-				chunk = strings.Builder{}
+				chunk = chunk[:0]
 			}
 		}
 		// Executing with no values ends the COPY and reports the
@@ -386,97 +387,81 @@ type copyDataStmt interface {
 // copyChunk is the size of the text handed to the driver at a time.
 const copyChunk = 32 << 10
 
-// appendCopyRow writes e's row of insertColumns in COPY's text format:
+// appendCopyRow appends e's row of insertColumns in COPY's text format:
 // columns separated by tabs, \N for NULL, bytea in its hex form, and a
 // newline at the end. It writes what appendArgs gives.
-func appendCopyRow(b *strings.Builder, e *eventlog.Event) {
-	var num [24]byte
-	tab := func() { b.WriteByte('\t') }
-	text := func(v string) { appendCopyText(b, v); tab() }
-	b.Write(strconv.AppendInt(num[:0], e.ID, 10))
-	tab()
-	appendCopyTime(b, e.Time)
-	tab()
+func appendCopyRow(b []byte, e *eventlog.Event) []byte {
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = appendCopyTime(append(b, '\t'), e.Time)
+	b = append(b, '\t')
 	if e.OccurredTime.IsZero() {
-		b.WriteString(`\N`)
+		b = append(b, `\N`...)
 	} else {
-		appendCopyTime(b, e.OccurredTime)
+		b = appendCopyTime(b, e.OccurredTime)
 	}
-	tab()
-	text(e.Type.String())
-	text(e.Actor.ID)
-	text(e.Actor.Name)
-	text(e.Actor.Kind.String())
-	text(e.ContentType)
-	text(e.ObjectID)
-	text(e.ObjectRepr)
-	text(string(e.Details))
-	b.Write(strconv.AppendInt(num[:0], e.SourceID, 10))
-	tab()
-	text(e.Request.RemoteAddr)
-	text(e.Request.Method)
-	text(e.Request.Path)
-	text(e.Request.Protocol)
-	b.Write(strconv.AppendInt(num[:0], int64(e.Request.Status), 10))
-	tab()
-	text(e.Request.UserAgent)
-	text(e.Request.RequestID)
+	b = appendCopyText(append(b, '\t'), e.Type.String())
+	b = appendCopyText(append(b, '\t'), e.Actor.ID)
+	b = appendCopyText(append(b, '\t'), e.Actor.Name)
+	b = appendCopyText(append(b, '\t'), e.Actor.Kind.String())
+	b = appendCopyText(append(b, '\t'), e.ContentType)
+	b = appendCopyText(append(b, '\t'), e.ObjectID)
+	b = appendCopyText(append(b, '\t'), e.ObjectRepr)
+	b = appendCopyText(append(b, '\t'), unsafe.String(unsafe.SliceData(e.Details), len(e.Details)))
+	b = strconv.AppendInt(append(b, '\t'), e.SourceID, 10)
+	b = appendCopyText(append(b, '\t'), e.Request.RemoteAddr)
+	b = appendCopyText(append(b, '\t'), e.Request.Method)
+	b = appendCopyText(append(b, '\t'), e.Request.Path)
+	b = appendCopyText(append(b, '\t'), e.Request.Protocol)
+	b = strconv.AppendInt(append(b, '\t'), int64(e.Request.Status), 10)
+	b = appendCopyText(append(b, '\t'), e.Request.UserAgent)
+	b = appendCopyText(append(b, '\t'), e.Request.RequestID)
+	b = append(b, '\t')
 	if e.IdempotencyKey == "" {
-		b.WriteString(`\N`)
-		tab()
+		b = append(b, `\N`...)
 	} else {
-		text(e.IdempotencyKey)
+		b = appendCopyText(b, e.IdempotencyKey)
 	}
-	appendCopyBytes(b, e.Hash)
-	tab()
-	appendCopyBytes(b, e.PrevHash)
-	tab()
-	text(fold(e.Actor.ID))
-	text(fold(e.Actor.Name))
-	appendCopyText(b, fold(e.ContentType))
-	b.WriteByte('\n')
+	b = appendCopyBytes(append(b, '\t'), e.Hash)
+	b = appendCopyBytes(append(b, '\t'), e.PrevHash)
+	b = appendCopyText(append(b, '\t'), fold(e.Actor.ID))
+	b = appendCopyText(append(b, '\t'), fold(e.Actor.Name))
+	b = appendCopyText(append(b, '\t'), fold(e.ContentType))
+	return append(b, '\n')
 }
 
-// appendCopyTime writes t in UTC to the microsecond, as timestamptz reads it.
-func appendCopyTime(b *strings.Builder, t time.Time) {
-	var buf [40]byte
-	b.Write(t.UTC().AppendFormat(buf[:0], "2006-01-02 15:04:05.999999Z"))
+// appendCopyTime appends t in UTC to the microsecond, as timestamptz
+// reads it.
+func appendCopyTime(b []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(b, "2006-01-02 15:04:05.999999Z")
 }
 
-// appendCopyBytes writes v as bytea's hex form, \x..., its backslash
+// appendCopyBytes appends v as bytea's hex form, \x..., its backslash
 // escaped for COPY.
-func appendCopyBytes(b *strings.Builder, v []byte) {
+func appendCopyBytes(b []byte, v []byte) []byte {
 	const hex = "0123456789abcdef"
-	b.WriteString(`\\x`)
+	b = append(b, `\\x`...)
 	for _, c := range v {
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&0xf])
+		b = append(b, hex[c>>4], hex[c&0xf])
 	}
+	return b
 }
 
-// appendCopyText writes v with the characters COPY's text format gives a
+// appendCopyText appends v with the characters COPY's text format gives a
 // meaning to escaped: backslash, newline, carriage return and tab.
-func appendCopyText(b *strings.Builder, v string) {
-	for {
-		i := strings.IndexAny(v, "\\\n\r\t")
-		if i < 0 {
-			break
+func appendCopyText(b []byte, v string) []byte {
+	start := 0
+	for i := 0; i < len(v); i++ {
+		if esc := copyEscapes[v[i]]; esc != 0 {
+			b = append(append(b, v[start:i]...), '\\', esc)
+			start = i + 1
 		}
-		b.WriteString(v[:i])
-		switch v[i] {
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		}
-		v = v[i+1:]
 	}
-	b.WriteString(v)
+	return append(b, v[start:]...)
 }
+
+// copyEscapes gives the letter that follows a backslash for each byte
+// that appendCopyText escapes, and 0 for the others.
+var copyEscapes = [256]byte{'\\': '\\', '\n': 'n', '\r': 'r', '\t': 't'}
 
 // copySQL starts a COPY of insertColumns; lib/pq takes the rows as the
 // statement's executions.
