@@ -132,7 +132,9 @@ func (e *Engine) Expand(ctx context.Context, src *eventlog.Event, related []even
 	if len(frontier) == 0 {
 		return nil, nil
 	}
-	visited := map[string]bool{objectKey(srcObj): true}
+	// The objects given a child, and the source: made when the first
+	// relation is found, as most objects have none.
+	var visited map[string]bool
 	var children []eventlog.Event
 	add := func(from hop, to eventlog.ObjectRef, kind string, depth int) (hop, error) {
 		if len(children) >= e.maxFanout {
@@ -154,6 +156,9 @@ func (e *Engine) Expand(ctx context.Context, src *eventlog.Event, related []even
 		}
 		if !matches(r.To, obj.ContentType) || e.stopped(src, obj.ContentType, kind) {
 			return false
+		}
+		if visited == nil {
+			visited = map[string]bool{objectKey(srcObj): true}
 		}
 		k := objectKey(obj)
 		if visited[k] {
