@@ -58,7 +58,7 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 	if depth > maxWireDepth {
 		return false
 	}
-	var small [16]wireEntry
+	var small [8]wireEntry
 	entries := small[:0]
 	for len(b) > 0 {
 		entry, n := wireField(b, 1)
@@ -92,7 +92,7 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 		}
 		entries = append(entries, wireEntry{k, v})
 	}
-	slices.SortFunc(entries, func(a, b wireEntry) int { return bytes.Compare(a.key, b.key) })
+	sortEntries(entries)
 	e.buf = append(e.buf, '{')
 	for i, en := range entries {
 		if i > 0 {
@@ -111,6 +111,21 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 	}
 	e.buf = append(e.buf, '}')
 	return true
+}
+
+// sortEntries sorts entries by key. Objects have few keys: they are
+// sorted by insertion, which keeps the stack of a call, whose goroutine
+// starts with a small one, shallower than a general sort's would.
+func sortEntries(entries []wireEntry) {
+	if len(entries) > 12 {
+		slices.SortFunc(entries, func(a, b wireEntry) int { return bytes.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(entries); i++ {
+		for j := i; j > 0 && bytes.Compare(entries[j-1].key, entries[j].key) > 0; j-- {
+			entries[j-1], entries[j] = entries[j], entries[j-1]
+		}
+	}
 }
 
 // wireValue writes the Value in b.

@@ -48,6 +48,11 @@ func TestCanonicalDetailsWire(t *testing.T) {
 		{Fields: map[string]*structpb.Value{"nil": nil}},
 		{Fields: map[string]*structpb.Value{"null": {Kind: &structpb.Value_NullValue{NullValue: 7}}}},
 	}
+	many := map[string]any{}
+	for i := range 30 {
+		many[string(rune('a'+i%26))+strings.Repeat("x", i/26)] = i
+	}
+	structs = append(structs, mustStruct(t, many))
 	for _, s := range structs {
 		wire, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
 		if err != nil {
