@@ -302,6 +302,12 @@ func (a *app) grpcServer(srv *server.Server, guard *auth.Guard) *grpc.Server {
 		grpc.ForceServerCodecV2(server.Codec),
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		grpc.MaxHeaderListSize(maxHeaderBytes),
+		// Calls run on goroutines kept between calls, whose stacks have
+		// grown already, rather than on a new goroutine each, whose stack
+		// grows (and is copied) during the call: the no-op call cost
+		// about a quarter less processor time. Calls past the workers,
+		// all busy, get goroutines of their own as before.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	)
@@ -386,3 +392,7 @@ func (a *app) shutdown(r *running) {
 		}
 	}
 }
+
+// streamWorkers is how many goroutines wait to run calls: more than the
+// calls a busy server has in flight, most of which wait for their commit.
+const streamWorkers = 256
