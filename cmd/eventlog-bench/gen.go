@@ -158,15 +158,24 @@ func realDetails(i int, d realDraw) (note string, seq float64) {
 
 // genRealEvent returns the i-th entry of realistic traffic, as a client
 // sends it.
-func genRealEvent(i int) *eventlogv1.Event { return realEvent(i, true) }
+func genRealEvent(i int) *eventlogv1.Event { return realEvent(i, true, false) }
 
 // genSkewedEvent is genRealEvent with genEvent's small details: what the
 // skewed object ids and actors cost, apart from the larger entries.
-func genSkewedEvent(i int) *eventlogv1.Event { return realEvent(i, false) }
+func genSkewedEvent(i int) *eventlogv1.Event { return realEvent(i, false, false) }
 
-func realEvent(i int, details bool) *eventlogv1.Event {
+// genUniqueEvent is genRealEvent on an object no other entry names: the
+// same entries, but each object id new, at the end of its index range.
+// Against it, realistic traffic shows what the skewed object ids cost.
+func genUniqueEvent(i int) *eventlogv1.Event { return realEvent(i, true, true) }
+
+func realEvent(i int, details, unique bool) *eventlogv1.Event {
 	d := drawReal(i)
 	note, seq := realDetails(i, d)
+	if unique {
+		// Past the skewed ids' range, and increasing with i.
+		d.object = realObjects + i
+	}
 	obj, actor := "obj-"+strconv.Itoa(d.object), strconv.Itoa(d.actor)
 	fields := map[string]*structpb.Value{
 		"field": structpb.NewStringValue("body"),

@@ -36,14 +36,15 @@ func (b *bench) sqliteWrites(ctx context.Context) error {
 	batch := &trial{name: "LogEvents, 1000 entries/call", clients: b.cfg.batchClients, do: c.logEvents(1000), cpu: p.cpuTimes, srv: p}
 	rawBatch := &trial{name: "raw INSERT, 1000 rows/tx", clients: 1, do: raw.batch(1000, rawRow), cpu: p.cpuTimes}
 	trials := []*trial{batch, rawBatch}
-	var batchReal, batchSkewed, rawReal *trial
+	var batchReal, batchUnique, batchSkewed, rawReal *trial
 	if b.cfg.realistic {
 		batchReal = &trial{name: "LogEvents, 1000 entries/call, realistic traffic", clients: b.cfg.batchClients, do: c.realistic().logEvents(1000), cpu: p.cpuTimes, srv: p}
 		// Realistic ids with the small details: where the entries land
 		// in the indexes, apart from their size.
 		batchSkewed = &trial{name: "LogEvents, 1000 entries/call, skewed ids, small details", clients: b.cfg.batchClients, do: c.with(genSkewedEvent).logEvents(1000), cpu: p.cpuTimes, srv: p}
+		batchUnique = &trial{name: "LogEvents, 1000 entries/call, realistic traffic, unique object ids", clients: b.cfg.batchClients, do: c.with(genUniqueEvent).logEvents(1000), cpu: p.cpuTimes, srv: p}
 		rawReal = &trial{name: "raw INSERT, 1000 rows/tx, realistic traffic", clients: 1, do: raw.batch(1000, realRow), cpu: p.cpuTimes}
-		trials = append(trials, batchReal, batchSkewed, rawReal)
+		trials = append(trials, batchReal, batchUnique, batchSkewed, rawReal)
 	}
 	if err := b.interleave(ctx, section, trials, nil); err != nil {
 		return err
@@ -51,7 +52,7 @@ func (b *bench) sqliteWrites(ctx context.Context) error {
 	b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients", Value: batch.rate(), Unit: "entries/s",
 		Baseline: "raw prepared INSERT, 1000 rows/tx", BaseVal: rawBatch.rate(), Target: 0.5})
 	if batchReal != nil {
-		b.addRealistic(section, "LogEvents 1000/call, "+bc+" clients", batchReal, batch)
+		b.addRealistic(section, "LogEvents 1000/call, "+bc+" clients", batchReal, batch, batchUnique)
 		b.add(figure{Section: section, Name: "LogEvents 1000/call, " + bc + " clients, skewed ids, small details", Value: batchSkewed.rate(), Unit: "entries/s",
 			Baseline: "generated entries (4 objects)", BaseVal: batch.rate()})
 		b.add(figure{Section: section, Name: "CPU per entry of LogEvents 1000/call, skewed ids, small details, server", Value: batchSkewed.cpuPerEntry().Server, Unit: "s",
