@@ -67,11 +67,12 @@ func (a *Actor) validate(field string) error {
 	if blank(a.ID) && blank(a.Name) {
 		return Invalid(field, "required: at least one of id and name")
 	}
-	if err := CheckString(field+".id", a.ID, MaxShortString, true); err != nil {
-		return err
+	// The fields' paths are only built for an error.
+	if CheckString("", a.ID, MaxShortString, true) != nil {
+		return CheckString(field+".id", a.ID, MaxShortString, true)
 	}
-	if err := CheckString(field+".name", a.Name, MaxShortString, true); err != nil {
-		return err
+	if CheckString("", a.Name, MaxShortString, true) != nil {
+		return CheckString(field+".name", a.Name, MaxShortString, true)
 	}
 	if !a.Kind.Valid() {
 		return Invalid(field+".kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", a.Kind)

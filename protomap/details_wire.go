@@ -28,7 +28,9 @@ import (
 // AppendCanonicalDetails instead, so that merging rules and messages are
 // theirs.
 func AppendCanonicalDetailsWire(buf, wire []byte) (out []byte, nul bool, err error) {
-	e := detailsEncoder{buf: buf}
+	// The JSON is about as long as the wire form: one allocation, most
+	// often, rather than one per doubling.
+	e := detailsEncoder{buf: slices.Grow(buf, len(wire)+len(wire)/8+16)}
 	if e.wireObject(wire, 0) {
 		return e.buf, e.nul, nil
 	}

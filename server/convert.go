@@ -63,7 +63,7 @@ func eventFromProto(field string, pe *eventlogv1.Event, idempotencyKey string) (
 		}
 		occurred = t.Truncate(time.Microsecond)
 	}
-	details, err := detailsFromProto(field+".details", pe.GetDetails())
+	details, err := detailsFromProto(field, pe.GetDetails())
 	if err != nil {
 		return eventlog.Event{}, err
 	}
@@ -92,13 +92,19 @@ func timeFromProto(field string, ts *timestamppb.Timestamp) (time.Time, error) {
 	return ts.AsTime().UTC(), nil
 }
 
-// detailsFromProto returns s in canonical JSON form, or nil when s is nil or
-// has no fields. Its size is eventlog.Event.Validate's to check.
-func detailsFromProto(field string, s *structpb.Struct) ([]byte, error) {
+// detailsFromProto returns s, the details of the event at path event, in
+// canonical JSON form, or nil when s is nil or has no fields. Its size is
+// eventlog.Event.Validate's to check.
+func detailsFromProto(event string, s *structpb.Struct) ([]byte, error) {
 	canon, nul, empty, err := protomap.AppendDetails(nil, s)
 	if empty {
 		return nil, nil
 	}
+	if err == nil && !nul {
+		return canon, nil
+	}
+	// The field's path is only built for an error.
+	field := event + ".details"
 	if errors.Is(err, protomap.ErrUndecodable) {
 		return nil, eventlog.Invalid(field, "%v", err)
 	}
