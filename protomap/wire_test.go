@@ -20,7 +20,9 @@ import (
 // type, but an event's details. A field added to the API and not to the
 // forms fails here.
 func TestWireFormsMirrorAPI(t *testing.T) {
-	pairs := []struct{ wire, api protoreflect.MessageDescriptor }{
+	pairs := []struct {
+		wire, api protoreflect.MessageDescriptor
+	}{
 		{(&wirev1.LogEventsRequest{}).ProtoReflect().Descriptor(), (&eventlogv1.LogEventsRequest{}).ProtoReflect().Descriptor()},
 		{(&wirev1.LogEventRequest{}).ProtoReflect().Descriptor(), (&eventlogv1.LogEventRequest{}).ProtoReflect().Descriptor()},
 		{(&wirev1.Event{}).ProtoReflect().Descriptor(), (&eventlogv1.Event{}).ProtoReflect().Descriptor()},
