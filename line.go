@@ -3,6 +3,7 @@ package eventlog
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -71,7 +72,7 @@ func (l Line) AppendTo(b []byte) []byte {
 	if l.Time.IsZero() {
 		b = append(b, '-')
 	} else {
-		b = l.Time.UTC().AppendFormat(b, LineTimeFormat)
+		b = appendLineTime(b, l.Time)
 	}
 	b = append(b, "] \""...)
 	b = appendField(b, l.Method, escapeToken)
@@ -110,17 +111,19 @@ func appendField(b []byte, s string, mode escapeMode) []byte {
 	case "-":
 		return appendHexByte(b, '-')
 	}
+	plain := &plainBytes[mode]
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c < 0x20, c == 0x7F, c == '\\',
-				c == '"' && mode != escapeMessage,
-				c == ' ' && mode == escapeToken:
-				b = appendHexByte(b, c)
-			default:
-				b = append(b, c)
-			}
+		// The run of bytes kept as they are, in one append.
+		start := i
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		b = append(b, s[start:i]...)
+		if i == len(s) {
+			break
+		}
+		if c := s[i]; c < utf8.RuneSelf {
+			b = appendHexByte(b, c)
 			i++
 			continue
 		}
@@ -135,6 +138,39 @@ func appendField(b []byte, s string, mode escapeMode) []byte {
 		i += size
 	}
 	return b
+}
+
+// plainBytes tells, for each escapeMode, the bytes appendField keeps as
+// they are: printable ASCII but for the backslash and the mode's own.
+var plainBytes = func() (t [3][256]bool) {
+	for mode := range t {
+		for c := 0x20; c < 0x7F; c++ {
+			t[mode][c] = !(c == '\\' ||
+				c == '"' && escapeMode(mode) != escapeMessage ||
+				c == ' ' && escapeMode(mode) == escapeToken)
+		}
+	}
+	return t
+}()
+
+// formattedSecond is the last second appendLineTime formatted.
+type formattedSecond struct {
+	unix int64
+	text string
+}
+
+var lastSecond atomic.Pointer[formattedSecond]
+
+// appendLineTime appends t in UTC in LineTimeFormat. Lines come many a
+// second: each second is formatted once.
+func appendLineTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if lt := lastSecond.Load(); lt != nil && lt.unix == sec {
+		return append(b, lt.text...)
+	}
+	text := t.UTC().AppendFormat(nil, LineTimeFormat)
+	lastSecond.Store(&formattedSecond{unix: sec, text: string(text)})
+	return append(b, text...)
 }
 
 func appendHexByte(b []byte, c byte) []byte {

@@ -57,6 +57,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -442,6 +443,17 @@ func (l *Logger) reportWrite(err error) {
 	if l.failing.Load() && l.failing.Swap(false) {
 		l.errLog.Info("access log: writing again")
 	}
+}
+
+// remoteHost returns the host part of a caller's address: for TCP, its IP
+// address, formatted once rather than with its port and then cut.
+func remoteHost(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(t.IP); ok {
+			return ip.Unmap().WithZone(t.Zone).String()
+		}
+	}
+	return hostOf(a.String())
 }
 
 // hostOf returns the host part of a "host:port" address, or addr itself

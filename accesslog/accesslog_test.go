@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -454,6 +455,22 @@ func TestFlushEvery(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"GET /d `); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the line was not flushed at the interval within 10s")
+		}
+	}
+}
+
+// remoteHost gives what cutting the port off the address's text gives.
+func TestRemoteHost(t *testing.T) {
+	for _, a := range []net.Addr{
+		&net.TCPAddr{IP: net.IPv4(203, 0, 113, 7), Port: 5000},
+		&net.TCPAddr{IP: net.ParseIP("203.0.113.7").To4(), Port: 5000},
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443},
+		&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 443, Zone: "eth0"},
+		&net.TCPAddr{IP: nil, Port: 80},
+		&net.UnixAddr{Name: "/run/eventlog.sock", Net: "unix"},
+	} {
+		if got, want := remoteHost(a), hostOf(a.String()); got != want {
+			t.Errorf("remoteHost(%v) = %q, want %q", a, got, want)
 		}
 	}
 }

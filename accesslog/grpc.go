@@ -90,7 +90,7 @@ func (l *Logger) logGRPC(ctx context.Context, method string, e *entry, start tim
 		duration: l.now().Sub(start),
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		rec.remote = hostOf(p.Addr.String())
+		rec.remote = remoteHost(p.Addr)
 	}
 	if ua := metadata.ValueFromIncomingContext(ctx, "user-agent"); len(ua) > 0 {
 		rec.userAgent = ua[0]
