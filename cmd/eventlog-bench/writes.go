@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -61,8 +62,20 @@ func (t *trial) pct(p float64) float64 {
 // each baseline is measured next to its figure; before and after, when
 // set, run around each trial's repetition.
 func (b *bench) interleave(ctx context.Context, section string, trials []*trial, around func(t *trial, start bool)) error {
-	for r := range b.cfg.reps {
-		for _, t := range trials {
+	return b.interleaveN(ctx, section, trials, b.cfg.reps, around)
+}
+
+// interleaveN is interleave with reps repetitions. Every other repetition
+// runs the trials in reverse order (A B, B A, ...), so that what drifts
+// during a run (the database's checkpoints and vacuuming, the machine's
+// other work) weighs on each trial alike rather than on the later ones.
+func (b *bench) interleaveN(ctx context.Context, section string, trials []*trial, reps int, around func(t *trial, start bool)) error {
+	for r := range reps {
+		order := slices.Clone(trials)
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
 			if around != nil {
 				around(t, true)
 			}
@@ -87,7 +100,7 @@ func (b *bench) interleave(ctx context.Context, section string, trials []*trial,
 			}
 			t.samples = append(t.samples, s)
 			b.logf("%s: %s, %d clients, repetition %d/%d: %.0f/s, p50 %v, p99 %v",
-				section, t.name, t.clients, r+1, b.cfg.reps, s.rate(), s.pct(0.5).Round(time.Microsecond), s.pct(0.99).Round(time.Microsecond))
+				section, t.name, t.clients, r+1, reps, s.rate(), s.pct(0.5).Round(time.Microsecond), s.pct(0.99).Round(time.Microsecond))
 		}
 	}
 	return nil
