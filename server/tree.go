@@ -41,8 +41,9 @@ func CheckpointText(origin string, h eventlog.TreeHead) string {
 func (s *Server) integrator(ts treeStore, interval time.Duration, stop <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	size := int64(-1) // the tree's size after the last call, -1 before the first
 	for {
-		s.integrate(ts, stop)
+		size = s.integrate(ts, stop, size)
 		select {
 		case <-stop:
 			return
@@ -51,42 +52,57 @@ func (s *Server) integrator(ts treeStore, interval time.Duration, stop <-chan st
 	}
 }
 
+// integrateBacklog is the number of entries from which one Integrate call
+// is taken to be catching up on a backlog (a log that had entries before it
+// had a tree, or writes faster than the interval): the next call follows at
+// once. Below it, the rest waits for the next tick.
+const integrateBacklog = 5_000
+
 // integrate brings the tree up to the log's head, a bounded number of
-// entries a call (a log upgraded with many entries catches up over many
-// calls, stopping when stop closes), and signs a checkpoint of it when it
-// grew.
-func (s *Server) integrate(ts treeStore, stop <-chan struct{}) {
-	head := eventlog.TreeHead{Size: -1}
+// entries a call, and signs a checkpoint of it when it grew. size is the
+// tree's size after the last call (-1 if none), and it returns the new one.
+//
+// While entries keep coming, each call finds some new ones, so integrate
+// goes on calling only while calls add a backlog's worth (a log upgraded
+// with many entries catches up over many calls, stopping when stop
+// closes). Calling until a call found nothing had integrate run without
+// pause under steady writes, each call paying its round trips to the
+// database for the few entries of the last commit: 8% of the server's
+// processor time on single writes.
+func (s *Server) integrate(ts treeStore, stop <-chan struct{}, size int64) int64 {
+	head := eventlog.TreeHead{Size: size}
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		h, err := ts.Integrate(ctx)
 		cancel()
 		if err != nil {
 			s.log.Warn("integrate entries into the Merkle tree; trying again later", "err", err)
-			return
+			return head.Size
 		}
-		if h.Size == head.Size {
+		before := head.Size
+		head = h
+		if before >= 0 && h.Size-before < integrateBacklog {
 			break
 		}
-		head = h
 		select {
 		case <-stop:
-			return
+			return head.Size
 		default:
 		}
 	}
 	if s.signer == nil {
-		return
+		return head.Size
 	}
 	if cp := s.checkpoint.Load(); cp != nil && cp.head.Size == head.Size {
-		return
+		return head.Size
 	}
 	signed, err := note.Sign(&note.Note{Text: CheckpointText(s.signer.Name(), head)}, s.signer)
 	if err != nil {
 		s.log.Error("sign a checkpoint", "err", err)
-		return
+		return head.Size
 	}
 	s.checkpoint.Store(&checkpoint{head: head, note: string(signed)})
+	return head.Size
 }
 
 func (s *Server) trees() (treeStore, error) {
