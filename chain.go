@@ -85,10 +85,11 @@ func micros(t time.Time) int64 {
 // ChainHash returns SHA-256(prev || canonical form of e), the value of
 // e.Hash when e follows an entry whose hash is prev.
 func ChainHash(prev []byte, e *Event) []byte {
-	h := sha256.New()
-	h.Write(prev)
-	h.Write(AppendCanonical(make([]byte, 0, 256+len(e.Details)), e))
-	return h.Sum(nil)
+	// One buffer and sha256.Sum256, whose state stays on the stack: a
+	// hash.Hash and its Sum allocate twice more, for every entry written.
+	b := AppendCanonical(append(make([]byte, 0, len(prev)+256+len(e.Details)), prev...), e)
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
 // Seal sets e.PrevHash to prev and e.Hash to ChainHash(prev, e).
@@ -126,10 +127,9 @@ func CanonicalJSON(raw []byte) ([]byte, error) {
 // chainHash: RFC 6962's SHA-256(0x00 || data), the data being the chain
 // hash, which covers every field of the entry and the chain before it.
 func LeafHash(chainHash []byte) []byte {
-	h := sha256.New()
-	h.Write([]byte{0})
-	h.Write(chainHash)
-	return h.Sum(nil)
+	var b [1 + HashSize]byte // 0x00, then the hash
+	sum := sha256.Sum256(append(b[:1], chainHash...))
+	return sum[:]
 }
 
 // TreeHead is the state of the log's Merkle tree (RFC 6962) over its
