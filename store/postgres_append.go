@@ -343,40 +343,61 @@ func (s *Store) copyAt(ctx context.Context, start, h head, fresh []*eventlog.Eve
 // driver would then format them one by one, which cost a fifth of the
 // server's processor time on a large batch.
 func (s *Store) copyIn(ctx context.Context, tx *connTx, events []*eventlog.Event) error {
-	return tx.conn.Raw(func(dc any) error {
-		pc, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("COPY: the driver's connection %T cannot prepare", dc)
-		}
-		st, err := pc.PrepareContext(ctx, copySQL)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		cd, ok := st.(copyDataStmt)
-		if !ok {
-			return fmt.Errorf("COPY: the driver's statement %T takes no raw data", st)
-		}
-		chunk := make([]byte, 0, copyChunk+4<<10)
-		for i, e := range events {
-			chunk = appendCopyRow(chunk, e)
-			if len(chunk) >= copyChunk || i == len(events)-1 {
-				// CopyData ends the data with the last row's newline.
-				// It copies what it is given before it returns, so
-				// the chunk's buffer is lent to it rather than copied
-				// to a string of its own, and then used again.
-				if _, err := cd.CopyData(ctx, unsafe.String(unsafe.SliceData(chunk), len(chunk)-1)); err != nil {
-					return err
-				}
-				chunk = chunk[:0]
+	// The COPY's error is kept out of Raw: given driver.ErrBadConn (the
+	// connection broke), or a panic, Raw would close the connection, which
+	// waits for the transaction on it to end, which only this goroutine's
+	// Rollback does, after Raw returns. The transaction ends as it would
+	// after any failed statement, and database/sql drops the broken
+	// connection then.
+	var copyErr error
+	if err := tx.conn.Raw(func(dc any) error {
+		defer func() {
+			if p := recover(); p != nil {
+				copyErr = fmt.Errorf("COPY: %v", p)
 			}
-		}
-		// Executing with no values ends the COPY and reports the
-		// errors of the rows sent.
-		//lint:ignore SA1019 the driver's COPY statement implements Exec only
-		_, err = st.Exec(nil)
+		}()
+		copyErr = copyRows(ctx, dc, events)
+		return nil
+	}); err != nil {
 		return err
-	})
+	}
+	return copyErr
+}
+
+// copyRows writes events with COPY on dc, the driver's connection.
+func copyRows(ctx context.Context, dc any, events []*eventlog.Event) error {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("COPY: the driver's connection %T cannot prepare", dc)
+	}
+	st, err := pc.PrepareContext(ctx, copySQL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cd, ok := st.(copyDataStmt)
+	if !ok {
+		return fmt.Errorf("COPY: the driver's statement %T takes no raw data", st)
+	}
+	chunk := make([]byte, 0, copyChunk+4<<10)
+	for i, e := range events {
+		chunk = appendCopyRow(chunk, e)
+		if len(chunk) >= copyChunk || i == len(events)-1 {
+			// CopyData ends the data with the last row's newline. It
+			// copies what it is given before it returns, so the chunk's
+			// buffer is lent to it rather than copied to a string of its
+			// own, and then used again.
+			if _, err := cd.CopyData(ctx, unsafe.String(unsafe.SliceData(chunk), len(chunk)-1)); err != nil {
+				return err
+			}
+			chunk = chunk[:0]
+		}
+	}
+	// Executing with no values ends the COPY and reports the errors of
+	// the rows sent.
+	//lint:ignore SA1019 the driver's COPY statement implements Exec only
+	_, err = st.Exec(nil)
+	return err
 }
 
 // copyDataStmt is the driver's COPY statement, which takes rows as text.

@@ -737,3 +737,51 @@ func TestPostgresMigrateToPartitions(t *testing.T) {
 		t.Errorf("VerifyChain after an append = %+v, %v", res, err)
 	}
 }
+
+// TestPostgresCopyConnectionBroken breaks the connection of a large append
+// as its COPY starts, on the locked path and on the known head. The append
+// must end at once (failed as unavailable with nothing stored, or, on the
+// known head, made again on the locked path and stored once), and the
+// store must go on writing: the broken connection is dropped, not waited
+// on.
+func TestPostgresCopyConnectionBroken(t *testing.T) {
+	proxy, dsn := pgtest.NewProxy(t, pgtest.NewDB(t, pgtest.URL(t)))
+	s := openWithRules(t, dsn, "", 0)
+	for _, path := range []string{"locked", "known head"} {
+		write(t, s, eventlog.TypeEdit, "Note/n0") // the head is known
+		if path == "locked" {
+			store.ForgetHead(s)
+		}
+		batch := make([]eventlog.Event, 300)
+		for i := range batch {
+			batch[i] = ev(eventlog.TypeCreate, "alice", "Broken", path)
+		}
+		proxy.DropAnswerTo("COPY events", nil)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		start := time.Now()
+		_, err := s.Append(ctx, writes(batch...))
+		cancel()
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("%s: the append with a broken COPY returned after %v: it waited for its context", path, took.Round(time.Millisecond))
+		}
+		// On the known head, a failed attempt is made again on the
+		// locked path, which may succeed; either way the entries are
+		// stored once or not at all.
+		n := len(listAll(t, s, eventlog.Filter{ObjectID: path}))
+		switch {
+		case err == nil && n != len(batch):
+			t.Errorf("%s: the append succeeded, but %d entries are stored, want %d", path, n, len(batch))
+		case err != nil && !errors.Is(err, eventlog.ErrUnavailable):
+			t.Errorf("%s: error %v, want one wrapping ErrUnavailable", path, err)
+		case err != nil && n != 0:
+			t.Errorf("%s: %d entries stored by the failed append, want 0", path, n)
+		case path == "locked" && err == nil:
+			t.Errorf("locked: the append succeeded through a broken connection")
+		}
+		write(t, s, eventlog.TypeEdit, "Note/after-"+strings.ReplaceAll(path, " ", "-"))
+	}
+	if proxy.Dropped() != 2 {
+		t.Errorf("%d answers to COPY dropped, want 2", proxy.Dropped())
+	}
+	checkChain(t, listAll(t, s, eventlog.Filter{}))
+}
