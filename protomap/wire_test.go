@@ -168,9 +168,30 @@ func TestFromWireDetailsTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got eventlogv1.LogEventRequest
-	LogEventRequestFromWire(&w, &got)
+	if !LogEventRequestFromWire(&w, &got) {
+		t.Fatal("LogEventRequestFromWire refused two valid occurrences")
+	}
 	details, err := DetailsFromProto(got.GetEvent().GetDetails())
 	if err != nil || string(details) != string(want) || string(want) != `{"a":1,"b":"second","c":true}` {
 		t.Errorf("details = %s, %v; want %s", details, err, want)
+	}
+
+	// A field cut at the end of one occurrence and finished by the next:
+	// protobuf refuses the request, so the forms must not accept it.
+	ev = nil
+	for _, d := range [][]byte{{0x0a, 0x0a, 0x0a, 0x01, 'k'}, {0x12, 0x05, 0x1a, 0x03, 'a', 'b', 'c'}} {
+		ev = protowire.AppendTag(ev, 9, protowire.BytesType)
+		ev = protowire.AppendBytes(ev, d)
+	}
+	raw = protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), ev)
+	if err := proto.Unmarshal(raw, &api); err == nil {
+		t.Fatal("protobuf accepts the split details; the case tests nothing")
+	}
+	w.Reset()
+	if err := proto.Unmarshal(raw, &w); err != nil {
+		t.Fatal(err)
+	}
+	if LogEventRequestFromWire(&w, &eventlogv1.LogEventRequest{}) {
+		t.Error("LogEventRequestFromWire accepts details split across occurrences, which protobuf refuses")
 	}
 }

@@ -582,16 +582,16 @@ func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	switch m := v.(type) {
 	case *eventlogv1.LogEventsRequest:
 		var w wirev1.LogEventsRequest
-		if unmarshalWire(data, &w) == nil {
-			protomap.LogEventsRequestFromWire(&w, m)
+		if unmarshalWire(data, &w) == nil && protomap.LogEventsRequestFromWire(&w, m) {
 			return nil
 		}
+		proto.Reset(m)
 	case *eventlogv1.LogEventRequest:
 		var w wirev1.LogEventRequest
-		if unmarshalWire(data, &w) == nil {
-			protomap.LogEventRequestFromWire(&w, m)
+		if unmarshalWire(data, &w) == nil && protomap.LogEventRequestFromWire(&w, m) {
 			return nil
 		}
+		proto.Reset(m)
 	}
 	// Other requests, and write requests that cannot be decoded, whose
 	// error then comes from the API's own messages.

@@ -39,6 +39,17 @@ func nestedStruct(depth int) []byte {
 	return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), event)
 }
 
+// splitDetails returns a LogEventRequest whose event gives its details
+// twice, with a field cut at the end of the first and finished by the
+// second: protobuf decodes each occurrence alone and refuses it.
+func splitDetails() []byte {
+	var event []byte
+	for _, d := range [][]byte{{0x0a, 0x0a, 0x0a, 0x01, 'k'}, {0x12, 0x05, 0x1a, 0x03, 'a', 'b', 'c'}} {
+		event = protowire.AppendBytes(protowire.AppendTag(event, 9, protowire.BytesType), d)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), event)
+}
+
 // Requests that cannot be decoded are INVALID_ARGUMENT, not INTERNAL, and
 // each appears in the access log, as does a request refused for its size.
 func TestUndecodableRequests(t *testing.T) {
@@ -54,6 +65,7 @@ func TestUndecodableRequests(t *testing.T) {
 		{"garbage", "LogEvent", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, codes.InvalidArgument},
 		{"invalid UTF-8", "ListEvents", badUTF8, codes.InvalidArgument},
 		{"nested too deep", "LogEvent", nestedStruct(10001), codes.InvalidArgument},
+		{"details split", "LogEvent", splitDetails(), codes.InvalidArgument},
 		{"too large", "LogEvents", make([]byte, maxMessageBytes+1), codes.ResourceExhausted},
 		{"stream garbage", "StreamEvents", []byte{0x0a}, codes.InvalidArgument},
 	}
@@ -99,8 +111,8 @@ func TestUndecodableRequests(t *testing.T) {
 			t.Errorf("the access log has no line %s:\n%s", want, log)
 		}
 	}
-	if n := strings.Count(log, `/LogEvent HTTP/2" 400 `); n != 2 {
-		t.Errorf("the access log has %d lines for the two undecodable LogEvent calls, want 2:\n%s", n, log)
+	if n := strings.Count(log, `/LogEvent HTTP/2" 400 `); n != 3 {
+		t.Errorf("the access log has %d lines for the three undecodable LogEvent calls, want 3:\n%s", n, log)
 	}
 	if strings.Contains(log, "internal error") || strings.Contains(log, `" 500 `) {
 		t.Errorf("an undecodable request was logged as the server's error:\n%s", log)
