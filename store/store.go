@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -341,6 +342,7 @@ func (s *Store) Append(ctx context.Context, writes []eventlog.Write) (_ []eventl
 	if s.stmts == nil {
 		return nil, errors.New("append: the store was opened read-only")
 	}
+	writes = microseconds(writes)
 	if s.stmts.appendAt != nil {
 		if out, done, err := s.appendAt(ctx, writes); done {
 			return out, err
@@ -363,6 +365,24 @@ type head struct {
 	// RelationsVersion counts the changes to the relation registry
 	// (PostgreSQL; always 0 on SQLite).
 	RelationsVersion int64 `db:"relations_version"`
+}
+
+// microseconds returns writes with their occurred times cut to the
+// microsecond, as the databases keep them and the hash covers them: a
+// finer time would be stored rounded, and the entry's hash would no longer
+// match it. writes itself is left as it is; it is copied only when a time
+// needs cutting.
+func microseconds(writes []eventlog.Write) []eventlog.Write {
+	for i := range writes {
+		if t := writes[i].Event.OccurredTime; t.Nanosecond()%1000 != 0 {
+			cut := slices.Clone(writes)
+			for j := i; j < len(cut); j++ {
+				cut[j].Event.OccurredTime = cut[j].Event.OccurredTime.Truncate(time.Microsecond)
+			}
+			return cut
+		}
+	}
+	return writes
 }
 
 // appendLocked is Append in a transaction that first locks the head row:

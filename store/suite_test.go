@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,6 +64,7 @@ func runSuite(t *testing.T, b backend) {
 	}{
 		{"AppendAssignsIDsTimeAndChain", testAppendAssigns},
 		{"RoundTripEveryField", testRoundTrip},
+		{"SubMicrosecondOccurredTime", testSubMicrosecond},
 		{"GetMissing", testGetMissing},
 		{"OrderAndPages", testOrderAndPages},
 		{"Filters", testFilters},
@@ -303,6 +305,50 @@ func testRoundTrip(t *testing.T, b backend) {
 			if diff := cmp.Diff(g, stored); diff != "" {
 				t.Fatalf("round %d: Get(%d) differs from what Append returned (-append +get):\n%s", round, g.ID, diff)
 			}
+		}
+	}
+	checkChain(t, listAll(t, s, eventlog.Filter{}))
+}
+
+// testSubMicrosecond appends entries whose occurred time has nanoseconds,
+// alone, in a small batch and in a large one (PostgreSQL: one statement, a
+// prepared INSERT after the head is forgotten, COPY): each is stored cut to
+// the microsecond, as Append returns it and as its hash covers it, and a
+// retry with its key is the same request.
+func testSubMicrosecond(t *testing.T, b backend) {
+	dsn := b.newDSN(t)
+	s := open(t, dsn, &clock{now: t0})
+	occurred := time.Date(2025, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	for _, n := range []int{1, 5, 300} {
+		batch := make([]eventlog.Event, n)
+		for i := range batch {
+			batch[i] = ev(eventlog.TypeEdit, "alice", "Entry", fmt.Sprint(n))
+			batch[i].OccurredTime = occurred
+			batch[i].IdempotencyKey = fmt.Sprintf("ns-%d-%d", n, i)
+		}
+		in := slices.Clone(batch)
+		got := mustAppend(t, open(t, dsn, &clock{now: t0}), batch...) // a store just opened: the locked path
+		if !slices.EqualFunc(batch, in, func(a, b eventlog.Event) bool { return a.OccurredTime.Equal(b.OccurredTime) }) {
+			t.Fatalf("batch of %d: Append changed the caller's entries", n)
+		}
+		for _, g := range got {
+			if want := occurred.Truncate(time.Microsecond); !g.OccurredTime.Equal(want) {
+				t.Fatalf("batch of %d: occurred time %v returned, want %v", n, g.OccurredTime, want)
+			}
+			stored, err := s.Get(context.Background(), g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(g, stored); diff != "" {
+				t.Fatalf("batch of %d: Get(%d) differs from what Append returned (-append +get):\n%s", n, g.ID, diff)
+			}
+		}
+		again, err := s.Append(context.Background(), writes(batch...))
+		if err != nil {
+			t.Fatalf("batch of %d: the retry with the same keys: %v", n, err)
+		}
+		if !again[0].Replayed || again[0].Event.ID != got[0].ID {
+			t.Fatalf("batch of %d: the retry wrote anew (id %d, replayed %v), want entry %d replayed", n, again[0].Event.ID, again[0].Replayed, got[0].ID)
 		}
 	}
 	checkChain(t, listAll(t, s, eventlog.Filter{}))
