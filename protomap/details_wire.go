@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"unicode/utf8"
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -71,15 +70,11 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 		var k, v []byte
 		var haveK, haveV bool
 		for len(entry) > 0 {
-			num, typ, n := protowire.ConsumeTag(entry)
-			if n < 0 || typ != protowire.BytesType {
+			num, val, n := bytesField(entry)
+			if n < 0 {
 				return false
 			}
-			val, m := protowire.ConsumeBytes(entry[n:])
-			if m < 0 {
-				return false
-			}
-			entry = entry[n+m:]
+			entry = entry[n:]
 			switch {
 			case num == 1 && !haveK:
 				k, haveK = val, true
@@ -89,7 +84,7 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 				return false
 			}
 		}
-		if !haveV || !utf8.Valid(k) {
+		if !haveV {
 			return false
 		}
 		entries = append(entries, wireEntry{k, v})
@@ -103,7 +98,7 @@ func (e *detailsEncoder) wireObject(b []byte, depth int) bool {
 			}
 			e.buf = append(e.buf, ',')
 		}
-		if e.string(wireString(en.key)) != nil {
+		if e.string(wireString(en.key)) != nil { // invalid UTF-8 too
 			return false
 		}
 		e.buf = append(e.buf, ':')
@@ -151,7 +146,7 @@ func (e *detailsEncoder) wireValue(b []byte, depth int) bool {
 	case num == 3 && typ == protowire.BytesType: // string_value
 		var s []byte
 		s, m = protowire.ConsumeBytes(b)
-		ok = m >= 0 && utf8.Valid(s) && e.string(wireString(s)) == nil
+		ok = m >= 0 && e.string(wireString(s)) == nil // an error for invalid UTF-8 too
 	case num == 4 && typ == protowire.VarintType: // bool_value
 		var v uint64
 		v, m = protowire.ConsumeVarint(b)
@@ -201,15 +196,25 @@ func (e *detailsEncoder) wireList(b []byte, depth int) bool {
 // wireField reads the length-delimited field num at the start of b,
 // returning its contents and the bytes it took, or n < 0.
 func wireField(b []byte, num protowire.Number) (v []byte, n int) {
-	got, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || got != num || typ != protowire.BytesType {
+	got, v, n := bytesField(b)
+	if n < 0 || got != num {
 		return nil, -1
+	}
+	return v, n
+}
+
+// bytesField reads the length-delimited field at the start of b,
+// returning its number, its contents and the bytes it took, or n < 0.
+func bytesField(b []byte) (num protowire.Number, v []byte, n int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || typ != protowire.BytesType {
+		return 0, nil, -1
 	}
 	v, m := protowire.ConsumeBytes(b[n:])
 	if m < 0 {
-		return nil, -1
+		return 0, nil, -1
 	}
-	return v, n + m
+	return num, v, n + m
 }
 
 // wireString views b as a string, without copying it. The encoder only

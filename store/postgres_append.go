@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -266,20 +267,13 @@ func (s *Store) columnArrays(events []*eventlog.Event) []any {
 }
 
 func appendArrayTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.999999Z")
-	return append(b, '"')
+	return append(appendCopyTime(append(b, '"'), t), '"')
 }
 
 // appendArrayBytes appends v in bytea's hex form, \x..., with its
-// backslash escaped.
+// backslash escaped, in double quotes.
 func appendArrayBytes(b []byte, v []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, `"\\x`...)
-	for _, c := range v {
-		b = append(b, hex[c>>4], hex[c&0xf])
-	}
-	return append(b, '"')
+	return append(appendCopyBytes(append(b, '"'), v), '"')
 }
 
 // appendArrayString appends v in double quotes, with its quotes and
@@ -459,12 +453,7 @@ func appendCopyTime(b []byte, t time.Time) []byte {
 // appendCopyBytes appends v as bytea's hex form, \x..., its backslash
 // escaped for COPY.
 func appendCopyBytes(b []byte, v []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, `\\x`...)
-	for _, c := range v {
-		b = append(b, hex[c>>4], hex[c&0xf])
-	}
-	return b
+	return hex.AppendEncode(append(b, `\\x`...), v)
 }
 
 // appendCopyText appends v with the characters COPY's text format gives a
