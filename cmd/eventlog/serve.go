@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/accesslog"
 	"github.com/eventlog/eventlog/client"
@@ -104,7 +104,9 @@ scrape needs a key with the metrics scope (or admin), which allows nothing
 else; without keys --metrics-addr must be a loopback address.
 
 Each flag falls back to the environment variable named in its description.
-The Go collector runs at GOGC=200 unless GOGC is set.`,
+The Go collector runs at GOGC=400 unless GOGC is set, with a soft memory
+limit (GOMEMLIMIT) of 90% of the container's memory limit (cgroup) unless
+GOMEMLIMIT is set.`,
 	example: `  eventlog serve                                   # SQLite file eventlog.db here
   eventlog serve --db /var/lib/eventlog/log.db --rules rules.yaml
   eventlog serve --db 'postgres://eventlog@db:5432/eventlog?sslmode=require' \
@@ -222,13 +224,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	cfg.reload = hup
-	if e.getenv("GOGC") == "" {
-		// Every write allocates its request, entry and response; at Go's
-		// default (GOGC=100) the collector took a sixth of a busy
-		// server's CPU. Twice the live heap between collections costs
-		// some tens of MiB. GOGC in the environment overrides this.
-		debug.SetGCPercent(defaultGCPercent)
-	}
+	tuneCollector(e.getenv, memlimit.FromCgroup, logger)
 	return (&app{cfg: cfg, log: logger, access: access}).Run(ctx)
 }
 
@@ -278,9 +274,6 @@ func openAccessLog(stderr io.Writer, cfg serveConfig, log *slog.Logger) (*access
 
 // accessFlushEvery is how late a line of an access log file may be.
 const accessFlushEvery = 100 * time.Millisecond
-
-// defaultGCPercent is the collector's target (GOGC) unless GOGC is set.
-const defaultGCPercent = 200
 
 // streamGrace is how long ended streams get to deliver their last
 // message at shutdown before their connections are closed.
