@@ -105,7 +105,15 @@ func EventFromProto(pe *eventlogv1.Event) (eventlog.Event, error) {
 // EventFromProtoDetails is EventFromProto with the entry's details already
 // converted.
 func EventFromProtoDetails(pe *eventlogv1.Event, details []byte) eventlog.Event {
-	e := eventlog.Event{
+	var e eventlog.Event
+	SetEventFromProto(&e, pe, details)
+	return e
+}
+
+// SetEventFromProto is EventFromProtoDetails into *e, which it overwrites:
+// a caller that has the entry's place already fills it without copying it.
+func SetEventFromProto(e *eventlog.Event, pe *eventlogv1.Event, details []byte) {
+	*e = eventlog.Event{
 		ID:             pe.GetId(),
 		Time:           TimeFromProto(pe.GetTime()),
 		OccurredTime:   TimeFromProto(pe.GetOccurredTime()),
@@ -121,7 +129,6 @@ func EventFromProtoDetails(pe *eventlogv1.Event, details []byte) eventlog.Event 
 		PrevHash:       pe.GetPrevHash(),
 	}
 	e.Type, _ = EventTypeFromProto(pe.GetEventType())
-	return e
 }
 
 // ActorToProto converts an actor.

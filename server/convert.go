@@ -28,7 +28,8 @@ var typeChoices = func() string {
 	return strings.Join(names, ", ")
 }()
 
-// eventFromProto checks an event sent by a client and converts it. field is
+// eventFromProto checks an event sent by a client and converts it into *e,
+// which it overwrites (on an error, *e is not to be used). field is
 // the event's path in the request, such as "event" or "requests[3].event";
 // errors are *eventlog.InvalidError naming the full path of the offending
 // field. idempotencyKey is the request's key, a sibling of the event in the
@@ -38,44 +39,44 @@ var typeChoices = func() string {
 // What the domain types cannot hold is checked here: an absent event, enum
 // values outside the tables, timestamps that are not valid, details that
 // cannot be JSON or hold NUL characters. The rest is eventlog.Event.Validate.
-func eventFromProto(field string, pe *eventlogv1.Event, idempotencyKey string) (eventlog.Event, error) {
+func eventFromProto(e *eventlog.Event, field string, pe *eventlogv1.Event, idempotencyKey string) error {
 	if pe == nil {
-		return eventlog.Event{}, eventlog.Invalid(field, "required")
+		return eventlog.Invalid(field, "required")
 	}
 	if pt := pe.GetEventType(); pt != eventlogv1.EventType_EVENT_TYPE_UNSPECIFIED {
 		if _, ok := protomap.EventTypeFromProto(pt); !ok {
-			return eventlog.Event{}, eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
+			return eventlog.Invalid(field+".event_type", "unknown value %d: want one of %s", int32(pt), typeChoices)
 		}
 	}
 	if pk := pe.GetActor().GetKind(); !knownKind(pk) {
-		return eventlog.Event{}, eventlog.Invalid(field+".actor.kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", int32(pk))
+		return eventlog.Invalid(field+".actor.kind", "unknown value %d: want one of USER, SERVICE, SYSTEM or UNSPECIFIED", int32(pk))
 	}
 	var occurred time.Time
 	if ts := pe.GetOccurredTime(); ts != nil {
 		t, err := timeFromProto(field+".occurred_time", ts)
 		if err != nil {
-			return eventlog.Event{}, err
+			return err
 		}
 		// The zero time.Time (year 1) would read as "not given".
 		if t.IsZero() {
-			return eventlog.Event{}, eventlog.Invalid(field+".occurred_time", "want a time after %s and before year 10000, got %s",
+			return eventlog.Invalid(field+".occurred_time", "want a time after %s and before year 10000, got %s",
 				eventlog.OccurredMin.Format(time.RFC3339), t.Format(time.RFC3339Nano))
 		}
 		occurred = t.Truncate(time.Microsecond)
 	}
 	details, err := detailsFromProto(field, pe.GetDetails())
 	if err != nil {
-		return eventlog.Event{}, err
+		return err
 	}
 
-	e := protomap.EventFromProtoDetails(pe, details)
+	protomap.SetEventFromProto(e, pe, details)
 	e.OccurredTime = occurred
 	e.IdempotencyKey = idempotencyKey
 	e.ID, e.Time, e.SourceID, e.Hash, e.PrevHash = 0, time.Time{}, 0, nil, nil
 	if err := e.Validate(); err != nil {
-		return eventlog.Event{}, eventlog.Within(strings.TrimSuffix(sibling(field, ""), "."), err)
+		return eventlog.Within(strings.TrimSuffix(sibling(field, ""), "."), err)
 	}
-	return e, nil
+	return nil
 }
 
 func knownKind(k eventlogv1.ActorKind) bool {

@@ -95,7 +95,8 @@ func bigDetails(n int) *structpb.Struct {
 }
 
 func TestEventFromProtoRoundTrip(t *testing.T) {
-	e, err := eventFromProto("event", fullEvent(), "key-1")
+	var e eventlog.Event
+	err := eventFromProto(&e, "event", fullEvent(), "key-1")
 	if err != nil {
 		t.Fatalf("eventFromProto(full event) error = %v, want nil", err)
 	}
@@ -237,7 +238,7 @@ func TestEventFromProtoInvalid(t *testing.T) {
 					tt.event(pe)
 				}
 			}
-			_, err := eventFromProto(field, pe, tt.key)
+			err := eventFromProto(new(eventlog.Event), field, pe, tt.key)
 			var inv *eventlog.InvalidError
 			if !errors.As(err, &inv) {
 				t.Fatalf("eventFromProto(%q, ...) error = %v, want *eventlog.InvalidError on field %q", field, err, tt.wantField)
@@ -350,7 +351,8 @@ func TestEventFromProtoValid(t *testing.T) {
 			if tt.event != nil {
 				tt.event(pe)
 			}
-			e, err := eventFromProto("event", pe, tt.key)
+			var e eventlog.Event
+			err := eventFromProto(&e, "event", pe, tt.key)
 			if err != nil {
 				t.Fatalf("eventFromProto() error = %v, want nil", err)
 			}
@@ -378,7 +380,8 @@ func TestDetailsCanonical(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pe := clientEvent()
 			pe.Details = mustStructJSON(t, tt.json)
-			e, err := eventFromProto("event", pe, "")
+			var e eventlog.Event
+			err := eventFromProto(&e, "event", pe, "")
 			if err != nil {
 				t.Fatalf("eventFromProto() error = %v, want nil", err)
 			}
@@ -761,7 +764,8 @@ func FuzzEventFromProto(f *testing.F) {
 		if err := protojson.Unmarshal(data, &pe); err != nil {
 			return
 		}
-		e, err := eventFromProto("event", &pe, key)
+		var e eventlog.Event
+		err := eventFromProto(&e, "event", &pe, key)
 		if err != nil {
 			var inv *eventlog.InvalidError
 			if !errors.As(err, &inv) {
@@ -773,7 +777,8 @@ func FuzzEventFromProto(f *testing.F) {
 			return
 		}
 		// An accepted event survives a trip through the API unchanged.
-		again, err := eventFromProto("event", protomap.EventToProto(&e), e.IdempotencyKey)
+		var again eventlog.Event
+		err = eventFromProto(&again, "event", protomap.EventToProto(&e), e.IdempotencyKey)
 		if err != nil {
 			t.Fatalf("eventFromProto(protomap.EventToProto(e)) error = %v, want nil", err)
 		}

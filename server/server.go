@@ -310,12 +310,12 @@ func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) 
 		s.metrics.Wrote(1, nil, err)
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
-	w, err := writeFromProto("", req)
-	if err != nil {
+	ws := make([]eventlog.Write, 1)
+	if err := writeFromProto(&ws[0], "", req); err != nil {
 		s.metrics.Wrote(1, nil, err)
 		return nil, s.fail(ctx, "LogEvent", err)
 	}
-	out, err := s.commit.Write(ctx, []eventlog.Write{w})
+	out, err := s.commit.Write(ctx, ws)
 	s.metrics.Wrote(1, out, err)
 	if err != nil {
 		return nil, s.fail(ctx, "LogEvent", err)
@@ -323,7 +323,7 @@ func (s *Server) LogEvent(ctx context.Context, req *eventlogv1.LogEventRequest) 
 	if req.GetView() == eventlogv1.EventView_EVENT_VIEW_BASIC {
 		return writtenBasic(&out[0]), nil
 	}
-	return writtenToProto(&out[0], req.GetEvent().GetDetails(), w.Event.Details), nil
+	return writtenToProto(&out[0], req.GetEvent().GetDetails(), ws[0].Event.Details), nil
 }
 
 // checkView checks the view a write asks for.
@@ -348,18 +348,21 @@ func basicInto(w *eventlog.Written, resp *eventlogv1.LogEventResponse, e *eventl
 	return resp
 }
 
-// writeFromProto checks one LogEventRequest; prefix is its path in the
-// call ("" or "requests[3].").
-func writeFromProto(prefix string, req *eventlogv1.LogEventRequest) (eventlog.Write, error) {
-	e, err := eventFromProto(prefix+"event", req.GetEvent(), req.GetIdempotencyKey())
-	if err != nil {
-		return eventlog.Write{}, err
+// writeFromProto checks one LogEventRequest and converts it into *w, which
+// it overwrites (on an error, *w is not to be used); prefix is its path in
+// the call ("" or "requests[3]."). Filling the caller's Write in place
+// keeps the entry off this call's stack: a LogEvent's stack then stays
+// under a size that Go would grow it past, copying it, on every call.
+func writeFromProto(w *eventlog.Write, prefix string, req *eventlogv1.LogEventRequest) error {
+	if err := eventFromProto(&w.Event, prefix+"event", req.GetEvent(), req.GetIdempotencyKey()); err != nil {
+		return err
 	}
 	related, err := relatedFromProto(prefix+"related", req.GetRelated())
 	if err != nil {
-		return eventlog.Write{}, err
+		return err
 	}
-	return eventlog.Write{Event: e, Related: related}, nil
+	w.Related = related
+	return nil
 }
 
 // writtenToProto converts an entry as written, with its children, for a
@@ -411,15 +414,13 @@ func (s *Server) LogEvents(ctx context.Context, req *eventlogv1.LogEventsRequest
 	}
 	writes := make([]eventlog.Write, len(reqs))
 	for i, r := range reqs {
-		w, err := writeFromProto("", r)
-		if err != nil {
+		if err := writeFromProto(&writes[i], "", r); err != nil {
 			// The entry's path is made for an error only: a batch of
 			// valid entries formats none.
 			err = eventlog.Within(fmt.Sprintf("requests[%d]", i), err)
 			s.metrics.Wrote(len(reqs), nil, err)
 			return nil, s.fail(ctx, "LogEvents", err)
 		}
-		writes[i] = w
 	}
 	out, err := s.commit.Write(ctx, writes)
 	s.metrics.Wrote(len(reqs), out, err)
