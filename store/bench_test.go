@@ -6,8 +6,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/eventlog/eventlog"
 	"github.com/eventlog/eventlog/internal/pgtest"
@@ -89,4 +92,54 @@ func BenchmarkAppendObjectLocality(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkIntegrate measures Integrate over 1,000 new entries, as the
+// server's CPU per entry (the process's: on PostgreSQL the database's is
+// not in it) and the time per entry.
+func BenchmarkIntegrate(b *testing.B) {
+	backends := map[string]func(t testing.TB) string{
+		"sqlite": func(t testing.TB) string { return filepath.Join(t.TempDir(), "bench.db") },
+	}
+	if url := os.Getenv("EVENTLOG_TEST_POSTGRES"); url != "" {
+		backends["postgres"] = func(t testing.TB) string { return pgtest.NewDB(t, url) }
+	}
+	const batch = 1000
+	for name, newDSN := range backends {
+		b.Run(name, func(b *testing.B) {
+			s := openWithRules(b, newDSN(b), "", 0)
+			ctx := context.Background()
+			writes := make([]eventlog.Write, batch)
+			var cpu time.Duration
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				for i := range writes {
+					n++
+					writes[i] = eventlog.Write{Event: ev(eventlog.TypeEdit, "bench", "Note", fmt.Sprint(n))}
+				}
+				if _, err := s.Append(ctx, writes); err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC() // the appends' garbage is not Integrate's
+				cpu0 := processCPU()
+				b.StartTimer()
+				if h, err := s.Integrate(ctx); err != nil || h.Size != int64(n) {
+					b.Fatalf("Integrate = %+v, %v; want size %d", h, err, n)
+				}
+				cpu += processCPU() - cpu0
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*batch), "cpu-ns/entry")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/entry")
+		})
+	}
+}
+
+// processCPU returns the processor time the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

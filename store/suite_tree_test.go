@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/bits"
+	"strings"
 	"testing"
 
 	"github.com/eventlog/eventlog"
@@ -19,6 +21,64 @@ var treeTests = []struct {
 }{
 	{"MerkleTreeProofs", testMerkleTree},
 	{"MerkleTreeNodesAppendOnly", testMerkleNodesAppendOnly},
+	{"MerkleTreeOverStoredHashes", testMerkleTreeOverStoredHashes},
+}
+
+// The tree takes the entries' hashes as stored, whatever they are (the
+// chain's verification is what finds them changed), and refuses to go on
+// over a missing entry. Hashes of other lengths that add up to whole ones,
+// and a gap, are what reading the leaves in one row must not hide.
+func testMerkleTreeOverStoredHashes(t *testing.T, b backend) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		edit    func(t *testing.T, x *tamperEnv)
+		missing int64 // the entry Integrate reports missing; 0: none
+	}{
+		{name: "as written", edit: func(*testing.T, *tamperEnv) {}},
+		{name: "hashes of 31 and 33 bytes", edit: func(t *testing.T, x *tamperEnv) {
+			x.set(t, 3, "hash", bytes.Repeat([]byte{3}, eventlog.HashSize-1))
+			x.set(t, 4, "hash", bytes.Repeat([]byte{4}, eventlog.HashSize+1))
+		}},
+		{name: "hash changed", edit: func(t *testing.T, x *tamperEnv) {
+			x.set(t, 7, "hash", bytes.Repeat([]byte{7}, eventlog.HashSize))
+		}},
+		{name: "entry deleted", edit: func(t *testing.T, x *tamperEnv) {
+			x.exec(t, `DELETE FROM events WHERE id = 10`)
+		}, missing: 10},
+	} {
+		t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
+			dsn := b.newDSN(t)
+			s := open(t, dsn, nil)
+			events := make([]eventlog.Event, 20)
+			for i := range events {
+				events[i] = ev(eventlog.TypeEdit, "alice", "Note", fmt.Sprint(i))
+			}
+			mustAppend(t, s, events...)
+			x := &tamperEnv{db: rawDB(t, b, dsn), b: b}
+			b.unprotect(t, x.db)
+			tt.edit(t, x)
+			var stored [][]byte
+			if err := x.db.Select(&stored, `SELECT hash FROM events ORDER BY id`); err != nil {
+				t.Fatal(err)
+			}
+
+			h, err := s.Integrate(ctx)
+			if tt.missing != 0 {
+				var corrupt *eventlog.CorruptError
+				if !errors.As(err, &corrupt) || corrupt.ID != tt.missing {
+					t.Fatalf("Integrate = %+v, %v; want a CorruptError for entry %d", h, err, tt.missing)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Integrate: %v", err)
+			}
+			if h.Size != int64(len(stored)) || !bytes.Equal(h.Root, mth(stored)) {
+				t.Errorf("Integrate = size %d root %x, want size %d root %x (over the hashes as stored)", h.Size, h.Root, len(stored), mth(stored))
+			}
+		})
+	}
 }
 
 // mth is the Merkle tree hash of RFC 6962, section 2.1, computed from the
