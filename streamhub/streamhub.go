@@ -126,9 +126,37 @@ func (h *Hub) appendLocked(entries []eventlog.Event) {
 		return
 	}
 	for i := range entries {
-		h.ring = append(h.ring, entries[i])
-		h.bytes += size(&entries[i])
+		h.pushLocked(&entries[i])
 	}
+	h.trimLocked()
+}
+
+// appendWrittenLocked is appendLocked for entries as written: each entry
+// followed by its children, last being the id of the last of them.
+func (h *Hub) appendWrittenLocked(written []eventlog.Written, last int64) {
+	if h.subscribers == 0 {
+		h.ring, h.bytes = nil, 0
+		h.advanceLocked(last)
+		return
+	}
+	for i := range written {
+		h.pushLocked(&written[i].Event)
+		for j := range written[i].Children {
+			h.pushLocked(&written[i].Children[j])
+		}
+	}
+	h.trimLocked()
+}
+
+// pushLocked adds e at the ring's end.
+func (h *Hub) pushLocked(e *eventlog.Event) {
+	h.ring = append(h.ring, *e)
+	h.bytes += size(e)
+}
+
+// trimLocked trims the ring to its bound, as appendLocked says, and moves
+// its end to its newest entry.
+func (h *Hub) trimLocked() {
 	drop := 0
 	if h.bytes > h.maxBytes {
 		for h.bytes > h.maxBytes/4*3 && drop < len(h.ring)-1 {
@@ -137,8 +165,10 @@ func (h *Hub) appendLocked(entries []eventlog.Event) {
 		}
 	}
 	if drop > 0 {
-		// Copy rather than reslice, so the dropped entries can be freed.
-		h.ring = append(make([]eventlog.Event, 0, len(h.ring)-drop+len(entries)), h.ring[drop:]...)
+		// Copy rather than reslice, so the dropped entries can be freed,
+		// with room for the third more that the ring takes until the
+		// next trim.
+		h.ring = append(make([]eventlog.Event, 0, (len(h.ring)-drop)*4/3+1), h.ring[drop:]...)
 	}
 	h.advanceLocked(h.ring[len(h.ring)-1].ID)
 }
@@ -169,41 +199,50 @@ func (h *Hub) Subscribe() (unsubscribe func()) {
 // they do not continue the ring (another process committed in between),
 // the loader fills the gap from the store instead.
 func (h *Hub) Publish(written []eventlog.Written) {
-	n := 0
-	for i := range written {
-		n += 1 + len(written[i].Children)
-	}
-	entries := make([]eventlog.Event, 0, n) // one allocation, not one per doubling
-	for i := range written {
-		entries = append(entries, written[i].Event)
-		entries = append(entries, written[i].Children...)
-	}
-	if len(entries) == 0 {
+	// The entries are read where they are: a copy of a large batch cost
+	// more than the rest of publishing it, and with no stream none is
+	// kept.
+	first, last, contiguous := span(written)
+	if first == 0 {
 		return
 	}
 	h.mu.Lock()
-	if h.closed || entries[0].ID <= h.last {
+	if h.closed || first <= h.last {
 		// A retry that wrote nothing new returns stored entries.
 		h.mu.Unlock()
 		return
 	}
-	if entries[0].ID == h.last+1 && contiguous(entries) {
-		h.appendLocked(entries)
+	if first == h.last+1 && contiguous {
+		h.appendWrittenLocked(written, last)
 		h.mu.Unlock()
 		return
 	}
-	h.known = max(h.known, entries[len(entries)-1].ID)
+	h.known = max(h.known, last)
 	h.mu.Unlock()
 	h.kickLoader()
 }
 
-func contiguous(entries []eventlog.Event) bool {
-	for i := 1; i < len(entries); i++ {
-		if entries[i].ID != entries[i-1].ID+1 {
-			return false
+// span returns the ids of the first and last entries written, each entry
+// followed by its children, and whether each id follows the one before;
+// first is 0 when there are none.
+func span(written []eventlog.Written) (first, last int64, contiguous bool) {
+	contiguous = true
+	next := func(e *eventlog.Event) {
+		switch {
+		case first == 0:
+			first = e.ID
+		case e.ID != last+1:
+			contiguous = false
+		}
+		last = e.ID
+	}
+	for i := range written {
+		next(&written[i].Event)
+		for j := range written[i].Children {
+			next(&written[i].Children[j])
 		}
 	}
-	return true
+	return first, last, contiguous
 }
 
 // Wake tells the loader that entries up to lastID may have been committed.

@@ -2,6 +2,7 @@ package streamhub
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -136,6 +137,49 @@ func TestHubRingOnlyWithSubscribers(t *testing.T) {
 	unsubscribe()
 	if h.ring != nil || h.bytes != 0 {
 		t.Errorf("after the last subscriber left the ring holds %d entries, %d bytes", len(h.ring), h.bytes)
+	}
+}
+
+// Entries arrive with their children after them: the ring holds them in
+// that order, and a batch whose ids do not follow on (another process
+// committed in between) is left to the loader.
+func TestHubPublishChildren(t *testing.T) {
+	h := newTestHub(1 << 20)
+	h.last = 10
+	child := func(id int64) eventlog.Event { return eventlog.Event{ID: id, SourceID: id - 1} }
+	h.Publish([]eventlog.Written{
+		{Event: eventlog.Event{ID: 11}, Children: []eventlog.Event{child(12), child(13)}},
+		{Event: eventlog.Event{ID: 14}},
+		{Event: eventlog.Event{ID: 15}, Children: []eventlog.Event{child(16)}},
+	})
+	var ids []int64
+	for _, e := range h.ring {
+		ids = append(ids, e.ID)
+	}
+	if fmt.Sprint(ids) != "[11 12 13 14 15 16]" || h.last != 16 {
+		t.Fatalf("ring ids %v, last %d; want 11..16 and last 16", ids, h.last)
+	}
+	h.Publish([]eventlog.Written{{Event: eventlog.Event{ID: 17}, Children: []eventlog.Event{child(19)}}})
+	if len(h.ring) != 6 || h.last != 16 || h.known != 19 {
+		t.Errorf("after a batch with a gap: ring %d entries, last %d, known %d; want 6, 16, 19 (left to the loader)", len(h.ring), h.last, h.known)
+	}
+}
+
+// Without a stream, publishing keeps nothing and copies nothing, whatever
+// the batch's size: one allocation, the streams' new wake channel.
+func TestHubPublishWithoutStreamsCopiesNothing(t *testing.T) {
+	h := New(nil, slog.New(slog.DiscardHandler), 1<<20, time.Hour)
+	batch := make([]eventlog.Written, 1000)
+	next := int64(1)
+	allocs := testing.AllocsPerRun(20, func() {
+		for i := range batch {
+			batch[i].Event.ID = next
+			next++
+		}
+		h.Publish(batch)
+	})
+	if allocs != 1 || h.last != next-1 {
+		t.Errorf("Publish of 1,000 entries without streams: %v allocations, last %d; want 1 and %d", allocs, h.last, next-1)
 	}
 }
 
