@@ -582,17 +582,19 @@ var undecoded sync.Map
 func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	switch m := v.(type) {
 	case *eventlogv1.LogEventsRequest:
-		var w wirev1.LogEventsRequest
-		if unmarshalWire(data, &w) == nil && protomap.LogEventsRequestFromWire(&w, m) {
+		if decodeWrite(data, m, protomap.DecodeLogEventsRequest, func(b []byte) bool {
+			var w wirev1.LogEventsRequest
+			return proto.Unmarshal(b, &w) == nil && protomap.LogEventsRequestFromWire(&w, m)
+		}) {
 			return nil
 		}
-		proto.Reset(m)
 	case *eventlogv1.LogEventRequest:
-		var w wirev1.LogEventRequest
-		if unmarshalWire(data, &w) == nil && protomap.LogEventRequestFromWire(&w, m) {
+		if decodeWrite(data, m, protomap.DecodeLogEventRequest, func(b []byte) bool {
+			var w wirev1.LogEventRequest
+			return proto.Unmarshal(b, &w) == nil && protomap.LogEventRequestFromWire(&w, m)
+		}) {
 			return nil
 		}
-		proto.Reset(m)
 	}
 	// Other requests, and write requests that cannot be decoded, whose
 	// error then comes from the API's own messages.
@@ -609,16 +611,27 @@ func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return nil
 }
 
-// unmarshalWire decodes a write request with its decoding form
-// (proto/eventlog/wire), which leaves each event's details undecoded: the
-// server writes them as canonical JSON straight from their bytes
-// (protomap.AppendCanonicalDetailsWire). Building each entry's
+// decodeWrite decodes a write request m, leaving each event's details
+// undecoded: the server writes them as canonical JSON straight from their
+// bytes (protomap.AppendCanonicalDetailsWire); building each entry's
 // google.protobuf.Struct, its map and its Values was a fifth of the
-// server's processor time on a large batch.
-func unmarshalWire(data mem.BufferSlice, w proto.Message) error {
+// server's processor time on a large batch. The request is read by hand
+// (protomap.DecodeLogEventsRequest) when it is in the form that encoders
+// write, and otherwise with its decoding form (proto/eventlog/wire,
+// wire). It returns false, with m reset, when neither can decode it: the
+// API's own message then decodes it, or says why not.
+func decodeWrite[M proto.Message](data mem.BufferSlice, m M, hand func([]byte, M) bool, wire func([]byte) bool) bool {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	defer buf.Free()
-	return proto.Unmarshal(buf.ReadOnlyData(), w)
+	if hand(buf.ReadOnlyData(), m) {
+		return true
+	}
+	proto.Reset(m)
+	if wire(buf.ReadOnlyData()) {
+		return true
+	}
+	proto.Reset(m)
+	return false
 }
 
 // decodeError returns the error that decoding m met, if any.
