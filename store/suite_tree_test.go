@@ -27,7 +27,7 @@ var treeTests = []struct {
 // The tree takes the entries' hashes as stored, whatever they are (the
 // chain's verification is what finds them changed), and refuses to go on
 // over a missing entry. Hashes of other lengths that add up to whole ones,
-// and a gap, are what reading the leaves in one row must not hide.
+// and a gap, are what a faster way of reading the leaves must not hide.
 func testMerkleTreeOverStoredHashes(t *testing.T, b backend) {
 	ctx := context.Background()
 	for _, tt := range []struct {
