@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 )
 
@@ -58,6 +59,12 @@ func DecodeLogEventsRequest(b []byte, m *eventlogv1.LogEventsRequest) bool {
 	}
 	if n == 0 {
 		return true
+	}
+	if n > eventlog.MaxBatch {
+		// Refused later; the messages of every entry are allocated at
+		// once below, so that a few bytes a request must not ask for
+		// many.
+		return false
 	}
 	d := newDecoder(n)
 	m.Requests = make([]*eventlogv1.LogEventRequest, 0, n)

@@ -1,6 +1,7 @@
 package protomap
 
 import (
+	"bytes"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -8,6 +9,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/eventlog/eventlog"
 	eventlogv1 "github.com/eventlog/eventlog/proto/eventlog/v1"
 	wirev1 "github.com/eventlog/eventlog/proto/eventlog/wire/v1"
 	"github.com/google/go-cmp/cmp"
@@ -109,23 +111,28 @@ func TestDecodeLogEventsRequestRefuses(t *testing.T) {
 	if !DecodeLogEventsRequest(valid, &got) || got.GetRequests()[0].GetEvent().GetObjectId() != "n1" {
 		t.Fatalf("the valid base case: %v", &got)
 	}
+	var most eventlogv1.LogEventsRequest
+	if !DecodeLogEventsRequest(bytes.Repeat([]byte{0x0a, 0x00}, eventlog.MaxBatch), &most) || len(most.GetRequests()) != eventlog.MaxBatch {
+		t.Fatalf("a batch of %d empty requests: %d decoded", eventlog.MaxBatch, len(most.GetRequests()))
+	}
 	for name, b := range map[string][]byte{
-		"a string given twice":         event(str(6, "Note"), str(6, "Other")),
-		"an unknown field":             event(str(6, "Note"), str(99, "x")),
-		"a string as a varint":         event(varint(6, 1)),
-		"an id as bytes":               event(str(1, "1")),
-		"invalid UTF-8":                event(str(7, "\xff")),
-		"invalid UTF-8 in the actor":   event(actor(str(2, "a\xc0"))),
-		"an actor given twice":         event(actor(str(1, "a")), actor(str(1, "b"))),
-		"an actor field unknown":       event(actor(str(4, "x"))),
-		"an actor kind as bytes":       event(actor(str(3, "x"))),
-		"details given twice":          event(str(9, ""), str(9, "")),
-		"a fixed64 field":              event(protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), 1)),
-		"a cut length":                 append(valid[:len(valid)-1:len(valid)-1], 0xff),
-		"a cut varint":                 append(event(str(6, "Note")), 0x10, 0x80),
-		"a view given twice":           append(varint(2, 1), varint(2, 2)...),
-		"a request field of the batch": str(3, "x"),
-		"a group":                      protowire.AppendTag(nil, 1, protowire.StartGroupType),
+		"a string given twice":                event(str(6, "Note"), str(6, "Other")),
+		"an unknown field":                    event(str(6, "Note"), str(99, "x")),
+		"a string as a varint":                event(varint(6, 1)),
+		"an id as bytes":                      event(str(1, "1")),
+		"invalid UTF-8":                       event(str(7, "\xff")),
+		"invalid UTF-8 in the actor":          event(actor(str(2, "a\xc0"))),
+		"an actor given twice":                event(actor(str(1, "a")), actor(str(1, "b"))),
+		"an actor field unknown":              event(actor(str(4, "x"))),
+		"an actor kind as bytes":              event(actor(str(3, "x"))),
+		"details given twice":                 event(str(9, ""), str(9, "")),
+		"a fixed64 field":                     event(protowire.AppendFixed64(protowire.AppendTag(nil, 1, protowire.Fixed64Type), 1)),
+		"a cut length":                        append(valid[:len(valid)-1:len(valid)-1], 0xff),
+		"a cut varint":                        append(event(str(6, "Note")), 0x10, 0x80),
+		"a view given twice":                  append(varint(2, 1), varint(2, 2)...),
+		"a request field of the batch":        str(3, "x"),
+		"a group":                             protowire.AppendTag(nil, 1, protowire.StartGroupType),
+		"more requests than a batch may hold": bytes.Repeat([]byte{0x0a, 0x00}, eventlog.MaxBatch+1),
 	} {
 		var m eventlogv1.LogEventsRequest
 		if DecodeLogEventsRequest(b, &m) {
