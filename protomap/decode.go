@@ -19,8 +19,8 @@ import (
 // proto/eventlog/wire do. They allocate less: the messages of a batch's
 // entries a kind at a time, and each entry's strings and details in one
 // block, where protobuf's decoder allocates every string and message on its
-// own. Protobuf's decoding cost a batch more than anything else the server
-// does for it.
+// own. Protobuf's decoding was a sixth of the server's processor time for
+// a batch, and most of its allocations.
 //
 // They take only the encoding that encoders write: every field known to
 // the message, of its wire type, and each field that is not repeated given
@@ -61,9 +61,9 @@ func DecodeLogEventsRequest(b []byte, m *eventlogv1.LogEventsRequest) bool {
 		return true
 	}
 	if n > eventlog.MaxBatch {
-		// Refused later; the messages of every entry are allocated at
-		// once below, so that a few bytes a request must not ask for
-		// many.
+		// Refused later. The messages of every entry are allocated at
+		// once below: two bytes a request must not make it allocate
+		// hundreds.
 		return false
 	}
 	d := newDecoder(n)
