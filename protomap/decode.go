@@ -79,6 +79,7 @@ func DecodeLogEventsRequest(b []byte, m *eventlogv1.LogEventsRequest) bool {
 		v, l := protowire.ConsumeBytes(rest)
 		rest = rest[l:]
 		r := &d.reqs[len(m.Requests)]
+		d.left = n - len(m.Requests)
 		if !d.request(v, r) {
 			return false
 		}
@@ -94,10 +95,14 @@ func DecodeLogEventRequest(b []byte, m *eventlogv1.LogEventRequest) bool {
 
 // fieldSet records the fields of a message seen so far, to refuse one
 // given twice.
-type fieldSet uint32
+type fieldSet uint64
 
-// first reports whether num is seen for the first time, and records it.
+// first reports whether num is seen for the first time, and records it. A
+// number the set cannot hold is never first: the field is refused.
 func (s *fieldSet) first(num protowire.Number) bool {
+	if num < 1 || num > 63 {
+		return false
+	}
 	bit := fieldSet(1) << num
 	if *s&bit != 0 {
 		return false
@@ -107,9 +112,14 @@ func (s *fieldSet) first(num protowire.Number) bool {
 }
 
 // decoder holds the messages of a batch's entries, allocated a kind at a
-// time; with none (one request), each is allocated when needed.
+// time: a kind's slab when the first entry needs one, for that entry and
+// those after it (left), so that requests without an actor, say, allocate
+// no actors. Each entry takes at most one message of each kind, so a slab
+// lasts to the end; with no batch (one request) each message is allocated
+// on its own.
 type decoder struct {
 	reqs     []eventlogv1.LogEventRequest
+	left     int // the entries from the one being decoded to the end
 	events   []eventlogv1.Event
 	actors   []eventlogv1.Actor
 	contexts []eventlogv1.RequestContext
@@ -119,40 +129,28 @@ func newDecoder(n int) *decoder {
 	if n == 0 {
 		return &decoder{}
 	}
-	return &decoder{
-		reqs:     make([]eventlogv1.LogEventRequest, n),
-		events:   make([]eventlogv1.Event, n),
-		actors:   make([]eventlogv1.Actor, n),
-		contexts: make([]eventlogv1.RequestContext, n),
-	}
+	return &decoder{reqs: make([]eventlogv1.LogEventRequest, n)}
 }
 
-func (d *decoder) event() *eventlogv1.Event {
-	if len(d.events) == 0 {
-		return &eventlogv1.Event{}
+// fromSlab returns the next message of a slab, making the slab first when
+// there is none and the batch has entries left.
+func fromSlab[T any](slab *[]T, left int) *T {
+	if len(*slab) == 0 {
+		if left <= 1 {
+			return new(T)
+		}
+		*slab = make([]T, left)
 	}
-	e := &d.events[0]
-	d.events = d.events[1:]
-	return e
+	m := &(*slab)[0]
+	*slab = (*slab)[1:]
+	return m
 }
 
-func (d *decoder) actor() *eventlogv1.Actor {
-	if len(d.actors) == 0 {
-		return &eventlogv1.Actor{}
-	}
-	a := &d.actors[0]
-	d.actors = d.actors[1:]
-	return a
-}
+func (d *decoder) event() *eventlogv1.Event { return fromSlab(&d.events, d.left) }
 
-func (d *decoder) context() *eventlogv1.RequestContext {
-	if len(d.contexts) == 0 {
-		return &eventlogv1.RequestContext{}
-	}
-	c := &d.contexts[0]
-	d.contexts = d.contexts[1:]
-	return c
-}
+func (d *decoder) actor() *eventlogv1.Actor { return fromSlab(&d.actors, d.left) }
+
+func (d *decoder) context() *eventlogv1.RequestContext { return fromSlab(&d.contexts, d.left) }
 
 // block is where an entry's strings and details are copied: one
 // allocation, as large as the entry's bytes, which hold them all, so that

@@ -141,6 +141,22 @@ func TestDecodeLogEventsRequestRefuses(t *testing.T) {
 	}
 }
 
+// Messages are allocated for the entries that have them: a batch of empty
+// requests, a few bytes each, allocates its requests and no events, actors
+// or request contexts.
+func TestDecodeAllocatesWhatIsThere(t *testing.T) {
+	empty := bytes.Repeat([]byte{0x0a, 0x00}, eventlog.MaxBatch)
+	allocs := testing.AllocsPerRun(10, func() {
+		var m eventlogv1.LogEventsRequest
+		if !DecodeLogEventsRequest(empty, &m) {
+			t.Fatal("refused")
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%d empty requests: %v allocations, want 2 (the requests and the list of them)", eventlog.MaxBatch, allocs)
+	}
+}
+
 // Whatever the hand decoder decodes, protobuf (through the decoding form)
 // decodes the same.
 func FuzzDecodeLogEventsRequest(f *testing.F) {
@@ -162,6 +178,29 @@ func FuzzDecodeLogEventsRequest(f *testing.F) {
 		// protocmp would try to decode.
 		if !proto.Equal(want, &got) {
 			t.Fatalf("%x:\nprotobuf %v\nhand     %v", b, want, &got)
+		}
+	})
+}
+
+// The same for one request, as LogEvent takes it.
+func FuzzDecodeLogEventRequest(f *testing.F) {
+	for _, r := range fullBatch().GetRequests() {
+		raw, _ := proto.Marshal(r)
+		f.Add(raw)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got eventlogv1.LogEventRequest
+		if !DecodeLogEventRequest(b, &got) {
+			return
+		}
+		var w wirev1.LogEventRequest
+		var want eventlogv1.LogEventRequest
+		if proto.Unmarshal(b, &w) != nil || !LogEventRequestFromWire(&w, &want) {
+			t.Fatalf("decoded by hand, refused by protobuf: %x", b)
+		}
+		if !proto.Equal(&want, &got) {
+			t.Fatalf("%x:\nprotobuf %v\nhand     %v", b, &want, &got)
 		}
 	})
 }
