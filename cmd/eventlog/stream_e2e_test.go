@@ -223,31 +223,39 @@ func testStream(t *testing.T, db string) {
 	})
 
 	t.Run("ShutdownEndsStreams", func(t *testing.T) {
-		s, err := c.StreamEvents(ctx, &eventlogv1.StreamEventsRequest{})
-		if err != nil {
-			t.Fatal(err)
+		// open opens a stream and reads its first entry, waiting while the
+		// streams of earlier subtests hold every slot: their cancellations
+		// reach the server after those subtests end.
+		open := func(req *eventlogv1.StreamEventsRequest) eventlogv1.EventLogService_StreamEventsClient {
+			var s eventlogv1.EventLogService_StreamEventsClient
+			eventually(t, "a free stream slot", func() bool {
+				var err error
+				if s, err = c.StreamEvents(ctx, req); err == nil {
+					_, err = s.Recv()
+				}
+				if status.Code(err) == codes.ResourceExhausted {
+					return false
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return true
+			})
+			return s
 		}
-		if _, err := s.Recv(); err != nil {
-			t.Fatal(err)
-		}
+		s := open(&eventlogv1.StreamEventsRequest{})
 		// A subscriber that stopped reading, with the whole log to replay:
 		// its server is stuck on flow control, and must not hold up the
 		// shutdown.
 		zero := int64(0)
-		stuck, err := c.StreamEvents(ctx, &eventlogv1.StreamEventsRequest{AfterId: &zero})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := stuck.Recv(); err != nil {
-			t.Fatal(err)
-		}
+		open(&eventlogv1.StreamEventsRequest{AfterId: &zero})
 		time.Sleep(300 * time.Millisecond)
 		start := time.Now()
 		ts.stop(t)
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("shutdown with a stuck subscriber took %s", d)
 		}
-		_, err = s.Recv()
+		_, err := s.Recv()
 		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "after_id=") {
 			t.Errorf("stream at shutdown: %v, want Unavailable saying where to resume", err)
 		}
