@@ -34,28 +34,18 @@ import (
 // false, with m to be reset, when b is not in the form it takes.
 func DecodeLogEventsRequest(b []byte, m *eventlogv1.LogEventsRequest) bool {
 	n := 0
-	var seen fieldSet
-	for rest := b; len(rest) > 0; {
-		num, typ, l := protowire.ConsumeTag(rest)
-		if l < 0 {
-			return false
-		}
-		rest = rest[l:]
+	if !eachField(b, 1, func(f field) bool {
 		switch {
-		case num == 1 && typ == protowire.BytesType:
-			_, l = protowire.ConsumeBytes(rest)
+		case f.num == 1 && f.typ == protowire.BytesType:
 			n++
-		case num == 2 && typ == protowire.VarintType && seen.first(num):
-			var v uint64
-			v, l = protowire.ConsumeVarint(rest)
-			m.View = eventlogv1.EventView(int32(v))
+		case f.num == 2 && f.typ == protowire.VarintType:
+			m.View = eventlogv1.EventView(int32(f.varint))
 		default:
 			return false
 		}
-		if l < 0 {
-			return false
-		}
-		rest = rest[l:]
+		return true
+	}) {
+		return false
 	}
 	if n == 0 {
 		return true
@@ -68,24 +58,15 @@ func DecodeLogEventsRequest(b []byte, m *eventlogv1.LogEventsRequest) bool {
 	}
 	d := newDecoder(n)
 	m.Requests = make([]*eventlogv1.LogEventRequest, 0, n)
-	for rest := b; len(rest) > 0; {
-		num, _, l := protowire.ConsumeTag(rest)
-		rest = rest[l:]
-		if num != 1 {
-			_, l = protowire.ConsumeVarint(rest)
-			rest = rest[l:]
-			continue
+	return eachField(b, 1, func(f field) bool {
+		if f.num != 1 {
+			return true // the view, read above
 		}
-		v, l := protowire.ConsumeBytes(rest)
-		rest = rest[l:]
 		r := &d.reqs[len(m.Requests)]
 		d.left = n - len(m.Requests)
-		if !d.request(v, r) {
-			return false
-		}
 		m.Requests = append(m.Requests, r)
-	}
-	return true
+		return d.request(f.bytes, r)
+	})
 }
 
 // DecodeLogEventRequest is DecodeLogEventsRequest for one request.
@@ -108,6 +89,44 @@ func (s *fieldSet) first(num protowire.Number) bool {
 		return false
 	}
 	*s |= bit
+	return true
+}
+
+// field is a field of a message as eachField reads it: a varint or
+// length-delimited field, with its value.
+type field struct {
+	num    protowire.Number
+	typ    protowire.Type
+	varint uint64 // a varint field's value
+	bytes  []byte // a length-delimited field's contents
+}
+
+// eachField calls fn with each field of the message b, in order. It
+// returns false, and stops, when a field is neither a varint nor
+// length-delimited, is cut, or is given twice (but for the field
+// repeated, 0 for none), or when fn returns false.
+func eachField(b []byte, repeated protowire.Number, fn func(field) bool) bool {
+	var seen fieldSet
+	for len(b) > 0 {
+		num, typ, l := protowire.ConsumeTag(b)
+		if l < 0 || !seen.first(num) && num != repeated {
+			return false
+		}
+		b = b[l:]
+		f := field{num: num, typ: typ}
+		switch typ {
+		case protowire.VarintType:
+			f.varint, l = protowire.ConsumeVarint(b)
+		case protowire.BytesType:
+			f.bytes, l = protowire.ConsumeBytes(b)
+		default:
+			return false
+		}
+		if l < 0 || !fn(f) {
+			return false
+		}
+		b = b[l:]
+	}
 	return true
 }
 
@@ -179,89 +198,53 @@ func (k *block) bytes(v []byte) []byte {
 // request decodes an eventlog.v1.LogEventRequest.
 func (d *decoder) request(b []byte, m *eventlogv1.LogEventRequest) bool {
 	k := make(block, 0, len(b))
-	var seen fieldSet
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || !seen.first(num) && num != 3 {
+	return eachField(b, 3, func(f field) bool {
+		if f.num == 4 && f.typ == protowire.VarintType {
+			m.View = eventlogv1.EventView(int32(f.varint))
+			return true
+		}
+		if f.typ != protowire.BytesType {
 			return false
 		}
-		b = b[l:]
-		if typ == protowire.VarintType && num == 4 {
-			v, l := protowire.ConsumeVarint(b)
-			if l < 0 {
-				return false
-			}
-			m.View, b = eventlogv1.EventView(int32(v)), b[l:]
-			continue
-		}
-		if typ != protowire.BytesType {
-			return false
-		}
-		v, l := protowire.ConsumeBytes(b)
-		if l < 0 {
-			return false
-		}
-		b = b[l:]
-		ok := true
-		switch num {
+		ok := false
+		switch f.num {
 		case 1:
 			m.Event = d.event()
-			ok = d.eventFields(v, m.Event, &k)
+			ok = d.eventFields(f.bytes, m.Event, &k)
 		case 2:
-			m.IdempotencyKey, ok = k.string(v)
+			m.IdempotencyKey, ok = k.string(f.bytes)
 		case 3:
 			ref := &eventlogv1.ObjectRef{}
-			ok = objectRef(v, ref, &k)
+			ok = objectRef(f.bytes, ref, &k)
 			m.Related = append(m.Related, ref)
-		default:
-			return false
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 // eventFields decodes an eventlog.v1.Event into e.
 func (d *decoder) eventFields(b []byte, e *eventlogv1.Event, k *block) bool {
-	var seen fieldSet
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || !seen.first(num) {
-			return false
-		}
-		b = b[l:]
-		switch num {
+	return eachField(b, 0, func(f field) bool {
+		switch f.num {
 		case 1, 4, 10:
-			if typ != protowire.VarintType {
+			if f.typ != protowire.VarintType {
 				return false
 			}
-			v, l := protowire.ConsumeVarint(b)
-			if l < 0 {
-				return false
-			}
-			b = b[l:]
-			switch num {
+			switch f.num {
 			case 1:
-				e.Id = int64(v)
+				e.Id = int64(f.varint)
 			case 4:
-				e.EventType = eventlogv1.EventType(int32(v))
+				e.EventType = eventlogv1.EventType(int32(f.varint))
 			default:
-				e.SourceId = int64(v)
+				e.SourceId = int64(f.varint)
 			}
-			continue
+			return true
 		}
-		if typ != protowire.BytesType {
+		if f.typ != protowire.BytesType {
 			return false
 		}
-		v, l := protowire.ConsumeBytes(b)
-		if l < 0 {
-			return false
-		}
-		b = b[l:]
-		ok := true
-		switch num {
+		v, ok := f.bytes, true
+		switch f.num {
 		case 2:
 			e.Time = &timestamppb.Timestamp{}
 			ok = timestamp(v, e.Time)
@@ -291,72 +274,48 @@ func (d *decoder) eventFields(b []byte, e *eventlogv1.Event, k *block) bool {
 		default:
 			return false
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 // timestamp decodes a google.protobuf.Timestamp.
 func timestamp(b []byte, t *timestamppb.Timestamp) bool {
-	var seen fieldSet
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || typ != protowire.VarintType || num < 1 || num > 2 || !seen.first(num) {
+	return eachField(b, 0, func(f field) bool {
+		switch {
+		case f.typ != protowire.VarintType:
+			return false
+		case f.num == 1:
+			t.Seconds = int64(f.varint)
+		case f.num == 2:
+			t.Nanos = int32(f.varint)
+		default:
 			return false
 		}
-		v, m := protowire.ConsumeVarint(b[l:])
-		if m < 0 {
-			return false
-		}
-		b = b[l+m:]
-		if num == 1 {
-			t.Seconds = int64(v)
-		} else {
-			t.Nanos = int32(v)
-		}
-	}
-	return true
+		return true
+	})
 }
 
 // stringFields decodes a message whose fields are strings, but for one
 // varint field, into the strings strs (field i+1 into strs[i]) and
 // *varint (field varintNum).
 func stringFields(b []byte, k *block, strs []*string, varintNum protowire.Number, varint *int32) bool {
-	var seen fieldSet
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		if l < 0 || num < 1 || int(num) > len(strs) || !seen.first(num) {
+	return eachField(b, 0, func(f field) bool {
+		switch {
+		case f.num < 1 || int(f.num) > len(strs):
 			return false
-		}
-		b = b[l:]
-		if num == varintNum {
-			if typ != protowire.VarintType {
+		case f.num == varintNum:
+			if f.typ != protowire.VarintType {
 				return false
 			}
-			v, l := protowire.ConsumeVarint(b)
-			if l < 0 {
-				return false
-			}
-			*varint, b = int32(v), b[l:]
-			continue
-		}
-		if typ != protowire.BytesType {
+			*varint = int32(f.varint)
+			return true
+		case f.typ != protowire.BytesType:
 			return false
 		}
-		v, l := protowire.ConsumeBytes(b)
-		if l < 0 {
-			return false
-		}
-		b = b[l:]
-		s, ok := k.string(v)
-		if !ok {
-			return false
-		}
-		*strs[num-1] = s
-	}
-	return true
+		s, ok := k.string(f.bytes)
+		*strs[f.num-1] = s
+		return ok
+	})
 }
 
 func actor(b []byte, a *eventlogv1.Actor, k *block) bool {
