@@ -120,9 +120,7 @@ func size(e *eventlog.Event) int {
 // quarter of its turnover, not on every append, which would copy the
 // whole ring per commit once it is full.
 func (h *Hub) appendLocked(entries []eventlog.Event) {
-	if h.subscribers == 0 {
-		h.ring, h.bytes = nil, 0
-		h.advanceLocked(entries[len(entries)-1].ID)
+	if !h.keepingLocked(entries[len(entries)-1].ID) {
 		return
 	}
 	for i := range entries {
@@ -134,9 +132,7 @@ func (h *Hub) appendLocked(entries []eventlog.Event) {
 // appendWrittenLocked is appendLocked for entries as written: each entry
 // followed by its children, last being the id of the last of them.
 func (h *Hub) appendWrittenLocked(written []eventlog.Written, last int64) {
-	if h.subscribers == 0 {
-		h.ring, h.bytes = nil, 0
-		h.advanceLocked(last)
+	if !h.keepingLocked(last) {
 		return
 	}
 	for i := range written {
@@ -146,6 +142,17 @@ func (h *Hub) appendWrittenLocked(written []eventlog.Written, last int64) {
 		}
 	}
 	h.trimLocked()
+}
+
+// keepingLocked reports whether the ring keeps entries: only for streams.
+// Without any, it empties the ring and moves its end to last.
+func (h *Hub) keepingLocked(last int64) bool {
+	if h.subscribers > 0 {
+		return true
+	}
+	h.ring, h.bytes = nil, 0
+	h.advanceLocked(last)
+	return false
 }
 
 // pushLocked adds e at the ring's end.
